@@ -1,0 +1,61 @@
+"""Handlers of the admin API (admin.yaml), on every API's port under /__apitwin/."""
+from __future__ import annotations
+
+from connexion.lifecycle import ConnexionResponse
+
+from .clock import parse_duration, parse_iso
+from .context import twin
+from .errors import BadRequest
+from .jsonable import jsonable
+
+
+async def admin_spec():
+    from .app import load_admin_spec
+
+    return load_admin_spec()
+
+
+async def reset():
+    current = twin()
+    current.reset()
+    return {"api": current.name, "collections": {name: len(docs) for name, docs in current.store.dump().items()}}
+
+
+async def state():
+    current = twin()
+    answer = {"api": current.name, "now": current.clock.now().isoformat(),
+              "collections": jsonable(current.store.dump())}
+    summary = getattr(current.backend, "summary", None)
+    if summary is not None:
+        answer["summary"] = jsonable(summary())
+    return answer
+
+
+async def requests(limit=None):
+    return {"requests": twin().journal.entries(limit)}
+
+
+async def clear_requests():
+    twin().journal.clear()
+    return ConnexionResponse(status_code=204)
+
+
+async def get_clock():
+    clock = twin().clock
+    return {"now": clock.now().isoformat(), "frozen": clock.frozen}
+
+
+async def set_clock(body):
+    clock = twin().clock
+    try:
+        if "advance" in body:
+            clock.advance(parse_duration(body["advance"]))
+        elif "freeze" in body:
+            clock.freeze(parse_iso(body["freeze"]))
+        elif body.get("reset"):
+            clock.reset()
+        else:
+            raise ValueError("send one of advance, freeze or reset")
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(str(exc)) from exc
+    return await get_clock()

@@ -1,0 +1,82 @@
+"""What every API folder declares, and the running instance of one API (a twin)."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import yaml
+
+from apitwin import OPENAPI_DIR
+
+from .clock import Clock
+from .store import Store
+
+# Every API of the project, in the order `apitwin serve` lists them.
+API_NAMES = ("qoncrete", "monarc", "qore", "datacortex", "opengrid")
+
+
+@dataclass(frozen=True)
+class ApiDefinition:
+    """One API folder's declaration: its contract, its backend, its error shapes."""
+
+    name: str
+    title: str
+    default_port: int
+    backend: Callable[["Twin"], Any]  # builds the backend over twin.store / twin.clock
+    errors: Any  # the API's errors module: render(status, message, request) and friends
+    handlers: str  # module path resolving operationIds
+    # Connexion's request validation off when the backend validates (exact messages).
+    validate_requests: bool = True
+    # Answer `/path` with a 308 to `/path/` when only the slashed route exists.
+    redirect_slashes: bool = False
+    # Settings a user may change (`--no-auth`, config file) with their defaults.
+    settings: dict = field(default_factory=dict)
+    # Transforms the loaded spec for the given settings (e.g. drop security when auth is off).
+    adapt_spec: Callable[[dict, dict], dict] | None = None
+
+    @property
+    def spec_path(self):
+        return OPENAPI_DIR / f"{self.name}.yaml"
+
+    def load_spec(self) -> dict:
+        with open(self.spec_path, encoding="utf-8") as f:
+            return yaml.safe_load(f)
+
+
+class Twin:
+    """One running API: its store, clock, settings and backend."""
+
+    def __init__(self, definition: ApiDefinition, settings: dict | None = None, clock: Clock | None = None):
+        self.definition = definition
+        self.name = definition.name
+        self.settings = {**definition.settings, **(settings or {})}
+        self.clock = clock or Clock()
+        self.store = Store(definition.name)
+        self.backend = definition.backend(self)
+        self.journal = None  # set by the app factory
+
+    def reset(self) -> None:
+        """Back to the fixtures: empty store, fixtures loaded through the backend."""
+        self.store.reset()
+        self.backend.load_fixtures()
+
+    def accounts(self) -> list[str]:
+        """Seeded accounts and keys, one line each, for the start-up table."""
+        return list(self.backend.accounts())
+
+
+def definition(name: str) -> ApiDefinition:
+    return importlib.import_module(f"apitwin.server.{name}").DEFINITION
+
+
+def available() -> list[str]:
+    """The APIs whose folder exists, in the project's order."""
+    names = []
+    for name in API_NAMES:
+        try:
+            definition(name)
+        except ModuleNotFoundError:
+            continue
+        names.append(name)
+    return names

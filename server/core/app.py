@@ -1,0 +1,102 @@
+"""The app factory: one Connexion AsyncApp per API, with the admin API beside it."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import connexion
+import yaml
+from connexion.datastructures import MediaTypeDict
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import RelativeResolver
+from connexion.validators import VALIDATOR_MAP, ParameterValidator
+
+from . import errors
+from .api import ApiDefinition, Twin
+from .journal import Journal
+from .middleware import TwinMiddleware
+from .routes import RouteTable
+
+ADMIN_PREFIX = "/__apitwin"
+ADMIN_SPEC = Path(__file__).with_name("admin.yaml")
+
+# Connexion logs every 4xx problem as a warning; the request log already says it.
+logging.getLogger("connexion").setLevel(logging.ERROR)
+
+
+class _NoParameterValidation(ParameterValidator):
+    def validate(self, scope):  # the backend validates, with the API's own messages
+        return None
+
+
+class _NoBodyValidation:
+    def __init__(self, **kwargs):
+        pass
+
+    async def wrap_receive(self, receive, *, scope):
+        return receive, scope
+
+
+_BACKEND_VALIDATES = {
+    "parameter": _NoParameterValidation,
+    "body": MediaTypeDict({"*/*": _NoBodyValidation}),
+    "response": VALIDATOR_MAP["response"],
+}
+
+
+def load_admin_spec() -> dict:
+    with open(ADMIN_SPEC, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def served_spec(definition: ApiDefinition, settings: dict) -> dict:
+    """The API's spec as this server serves it (e.g. without security when auth is off)."""
+    spec = definition.load_spec()
+    return definition.adapt_spec(spec, settings) if definition.adapt_spec else spec
+
+
+def build_app(twin: Twin, *, validate_responses: bool = False, quiet: bool = True):
+    """An ASGI app serving `twin` at its real paths, with fixtures loaded."""
+    definition = twin.definition
+    spec = served_spec(definition, twin.settings)
+    admin_spec = load_admin_spec()
+    routes = RouteTable(spec, admin_spec)
+
+    app = connexion.AsyncApp(f"apitwin.{definition.name}")
+    # Both APIs share the base path "": Connexion then hands a request no route of the
+    # first matched to the second, whereas a separate mount would shadow one of them.
+    # Connexion's sort of equal base paths reverses them, so the API, added second, comes
+    # first and its Swagger UI is reachable (a test checks it).
+    app.add_api(
+        admin_spec,
+        base_path="",
+        name="admin",
+        resolver=RelativeResolver("apitwin.server.core.admin"),
+        validate_responses=validate_responses,
+        swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
+    )
+    app.add_api(
+        spec,
+        base_path="",
+        name=definition.name,
+        resolver=RelativeResolver(definition.handlers),
+        validate_responses=validate_responses,
+        validator_map=None if definition.validate_requests else _BACKEND_VALIDATES,
+        swagger_ui_options=SwaggerUIOptions(
+            swagger_ui_path=f"{ADMIN_PREFIX}/ui", spec_path=f"{ADMIN_PREFIX}/openapi.json"
+        ),
+    )
+    errors.install(app, definition.errors, routes)
+
+    twin.journal = Journal(definition.name, quiet=quiet)
+    twin.reset()
+    return TwinMiddleware(app, twin, routes)
+
+
+def create(name: str, *, settings: dict | None = None, validate_responses: bool = False,
+           quiet: bool = True):
+    """Build the twin of API `name` and its app; returns (twin, asgi_app)."""
+    from .api import definition
+
+    twin = Twin(definition(name), settings)
+    return twin, build_app(twin, validate_responses=validate_responses, quiet=quiet)

@@ -1,0 +1,33 @@
+"""The request journal (`GET /__apitwin/requests`) and the one-line request log."""
+from __future__ import annotations
+
+import sys
+from collections import deque
+from datetime import datetime
+
+
+class Journal:
+    def __init__(self, api: str, size: int = 500, quiet: bool = False) -> None:
+        self.api = api
+        self.quiet = quiet
+        self._entries: deque[dict] = deque(maxlen=size)
+
+    def record(self, at: datetime, method: str, path: str, query: str, status: int, ms: float) -> None:
+        self._entries.append({
+            "time": at.isoformat(),
+            "method": method,
+            "path": path,
+            "query": query,
+            "status": status,
+            "ms": round(ms, 2),
+        })
+        if not self.quiet:
+            print(f"[{self.api}] {method} {path}{'?' + query if query else ''} {status} {ms:.1f}ms",
+                  file=sys.stderr, flush=True)
+
+    def entries(self, limit: int | None = None) -> list[dict]:
+        items = list(self._entries)
+        return items[-limit:] if limit else items
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,26 @@
+"""MONARC Stats API v2 (seed 001)."""
+from apitwin.server.core.api import ApiDefinition
+
+from . import errors
+from .backend import MonarcBackend
+
+
+def _adapt_spec(spec: dict, settings: dict) -> dict:
+    """With authentication off, the served contract has no security requirement."""
+    if not settings.get("api_key_authentication", True):
+        spec.pop("security", None)
+    return spec
+
+
+DEFINITION = ApiDefinition(
+    name="monarc",
+    title="MONARC Stats API v2",
+    default_port=5000,
+    backend=MonarcBackend,
+    errors=errors,
+    handlers="apitwin.server.monarc.handlers",
+    validate_requests=False,
+    redirect_slashes=True,
+    settings={"api_key_authentication": True},
+    adapt_spec=_adapt_spec,
+)
