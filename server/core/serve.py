@@ -1,0 +1,65 @@
+"""Serving several twins from one process, each on its own port."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+
+import uvicorn
+
+from .app import ADMIN_PREFIX
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to `serve_all`, which stops every server."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+def startup_table(rows: list[tuple]) -> str:
+    """API | URL | Swagger UI | accounts, one API a block."""
+    lines = [f"{'API':<11} {'URL':<24} {'Swagger UI':<40} Seeded accounts / keys"]
+    lines.append("-" * 110)
+    for name, url, accounts in rows:
+        first, *rest = accounts or ["-"]
+        lines.append(f"{name:<11} {url:<24} {url + ADMIN_PREFIX + '/ui/':<40} {first}")
+        lines.extend(f"{'':<77} {line}" for line in rest)
+    lines.append("")
+    lines.append(f"Admin API on every port: {ADMIN_PREFIX}/reset, /state, /requests, /clock "
+                 f"(described at {ADMIN_PREFIX}/admin/openapi.json). Ctrl-C stops.")
+    return "\n".join(lines)
+
+
+async def _serve_all(servers: list[_Server]) -> None:
+    loop = asyncio.get_running_loop()
+
+    def stop(*_):
+        for server in servers:
+            if server.should_exit:
+                server.force_exit = True
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
+def serve_all(apps: list[tuple], host: str, rows: list[tuple]) -> int:
+    """apps: (name, asgi_app, port). Blocks until Ctrl-C; returns an exit code."""
+    servers = [
+        _Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                               access_log=False, lifespan="off"))
+        for _, app, port in apps
+    ]
+    print(startup_table(rows), flush=True)
+    try:
+        asyncio.run(_serve_all(servers))
+    except KeyboardInterrupt:
+        pass
+    if any(not server.started for server in servers):
+        print("apitwin: a server could not start (is its port already in use?)", file=sys.stderr)
+        return 1
+    return 0
