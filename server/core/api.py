@@ -71,12 +71,15 @@ def definition(name: str) -> ApiDefinition:
 
 
 def available() -> list[str]:
-    """The APIs whose folder exists, in the project's order."""
+    """The APIs whose folder declares its DEFINITION, in the project's order."""
     names = []
     for name in API_NAMES:
         try:
-            definition(name)
-        except ModuleNotFoundError:
+            module = importlib.import_module(f"apitwin.server.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"apitwin.server.{name}":
+                raise
             continue
-        names.append(name)
+        if getattr(module, "DEFINITION", None) is not None:
+            names.append(name)
     return names

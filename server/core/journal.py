@@ -12,15 +12,18 @@ class Journal:
         self.quiet = quiet
         self._entries: deque[dict] = deque(maxlen=size)
 
-    def record(self, at: datetime, method: str, path: str, query: str, status: int, ms: float) -> None:
-        self._entries.append({
-            "time": at.isoformat(),
-            "method": method,
-            "path": path,
-            "query": query,
-            "status": status,
-            "ms": round(ms, 2),
-        })
+    def record(self, at: datetime, method: str, path: str, query: str, status: int, ms: float,
+               keep: bool = True) -> None:
+        """Log the request; keep it in the journal unless `keep` is false (admin calls)."""
+        if keep:
+            self._entries.append({
+                "time": at.isoformat(),
+                "method": method,
+                "path": path,
+                "query": query,
+                "status": status,
+                "ms": round(ms, 2),
+            })
         if not self.quiet:
             print(f"[{self.api}] {method} {path}{'?' + query if query else ''} {status} {ms:.1f}ms",
                   file=sys.stderr, flush=True)

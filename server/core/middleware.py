@@ -50,6 +50,8 @@ class TwinMiddleware:
                     self.twin.clock.now(), scope["method"], scope["path"],
                     scope.get("query_string", b"").decode("latin-1"), status["code"],
                     (time.perf_counter() - start) * 1000,
+                    # The journal is of the API's traffic, not of the calls that inspect it.
+                    keep=not scope["path"].startswith("/__apitwin/"),
                 )
 
     def _redirect(self, scope):
