@@ -11,7 +11,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from connexion.validators import VALIDATOR_MAP, ParameterValidator
 
-from . import errors
+from . import errors, speedups
 from .api import ApiDefinition, Twin
 from .journal import Journal
 from .middleware import TwinMiddleware
@@ -22,6 +22,7 @@ ADMIN_SPEC = Path(__file__).with_name("admin.yaml")
 
 # Connexion logs every 4xx problem as a warning; the request log already says it.
 logging.getLogger("connexion").setLevel(logging.ERROR)
+speedups.install()
 
 
 class _NoParameterValidation(ParameterValidator):

@@ -7,11 +7,20 @@ directly, and `Collection` keeps its own dicts for other unique keys. Queries (`
 """
 from __future__ import annotations
 
-import copy
 from typing import Any, Iterable
 
 import mongomock
 from bson import ObjectId
+
+
+def _copy(value: Any) -> Any:
+    """A copy of a stored document: containers copied, leaves (str, ObjectId, datetime,
+    numbers) shared since nothing changes them in place; several times faster than deepcopy."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
 
 
 class DuplicateKey(Exception):
@@ -38,7 +47,7 @@ class Collection:
     def get(self, _id: Any) -> dict | None:
         """The document with this `_id`, or None; O(1)."""
         try:
-            return copy.deepcopy(self.raw._store[_id])
+            return _copy(self.raw._store[_id])
         except (KeyError, TypeError):
             return None
 
