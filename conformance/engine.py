@@ -1,0 +1,210 @@
+"""The Schemathesis part of a run: its phases and checks, plus the profile's conventions.
+
+The contract is the repository's `openapi/<api>.yaml` (what the deployment must do), not
+whatever document the deployment serves. Phases: examples, coverage, fuzzing, and stateful
+testing through the OpenAPI links the document declares (Schemathesis also infers some).
+"""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.engine import events, from_schema
+
+from .exchange import Exchange
+from .results import RUN, Failure, Results
+from .spec import SAFE_METHODS, Routes
+
+if TYPE_CHECKING:
+    from .profiles import Created, Profile
+    from .scenarios import Session
+
+# The checks of every run (Schemathesis' own), and the profile's, registered once below.
+CHECKS = (
+    "not_a_server_error", "status_code_conformance", "content_type_conformance",
+    "response_schema_conformance", "response_headers_conformance", "positive_data_acceptance",
+    "negative_data_rejection", "use_after_free", "ensure_resource_availability",
+    "missing_required_header", "ignored_auth", "unsupported_method", "allow_header_conformance",
+)
+WRITE_ONLY_CHECKS = ("use_after_free", "ensure_resource_availability", "unsupported_method")
+CONVENTIONS = "api_conventions"
+
+# The run in progress, for the `api_conventions` check (Schemathesis calls it from its
+# worker threads, with no way to pass it our state). One kit run at a time per process.
+_ACTIVE: dict = {}
+_LOCK = threading.Lock()
+
+
+def to_exchange(response, routes: Routes, secrets: tuple[str, ...] = ()) -> Exchange:
+    """A Schemathesis response as the kit's Exchange."""
+    request = response.request
+    body = request.body
+    if isinstance(body, str):
+        body = body.encode("utf-8", "surrogatepass")
+    path = request.path_url.split("?", 1)[0]
+    route = routes.find(request.method, path)
+    return Exchange(
+        method=request.method, url=request.url, request_headers=dict(request.headers),
+        request_body=body or None, status=response.status_code,
+        headers={k.lower(): (v[0] if isinstance(v, list) and v else v) for k, v in response.headers.items()},
+        body=response.content or b"",
+        operation=route.operation_id if route else None,
+        label=route.label if route else routes.label(request.method, path),
+        secrets=secrets,
+    )
+
+
+@schemathesis.check
+def api_conventions(ctx, response, case):
+    """The API's own conventions (its profile's `conventions`): error shapes and the like."""
+    active = _ACTIVE.get("run")
+    if active is None:
+        return None
+    profile, routes, session = active
+    problems = profile.conventions(to_exchange(response, routes, session.secrets))
+    if problems:
+        raise AssertionError("\n".join(problems))
+    return None
+
+
+def _config(base_url: str, options) -> SchemathesisConfig:
+    checks = {name: {"enabled": True} for name in CHECKS}
+    for name in options.skipped_checks:
+        checks[name] = {"enabled": False}
+    if options.read_only:
+        for name in WRITE_ONLY_CHECKS:
+            checks[name] = {"enabled": False}
+    data = {
+        "seed": options.seed,
+        "base-url": base_url,
+        "workers": 1,
+        "request-timeout": 15,
+        "max-failures": 500,
+        "suppress-health-check": ["all"],
+        "generation": {"max-examples": options.max_examples, "deterministic": True, "database": "none"},
+        "checks": checks,
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": True, **({"unexpected-methods": []} if options.read_only else {})},
+            "fuzzing": {"enabled": True},
+            "stateful": {"enabled": not options.read_only, "max-steps": options.stateful_steps},
+        },
+    }
+    return SchemathesisConfig.from_dict(data)
+
+
+def run_schemathesis(spec: dict, base_url: str, profile: "Profile", session: "Session", results: Results,
+                     options, created: list["Created"]) -> None:
+    """Run the Schemathesis phases; record cases, checks and failures in `results`."""
+    routes = session.routes
+    schema = schemathesis.openapi.from_dict(spec, config=_config(base_url, options))
+    if options.read_only:
+        schema = schema.include(method=list(SAFE_METHODS))
+
+    class KitAuth:
+        """The session's credentials; a fresh login when Schemathesis gets 401/403 mid-run."""
+
+        calls = 0
+
+        def get(self, case, context):
+            KitAuth.calls += 1
+            return dict(session.headers) if KitAuth.calls == 1 and session.headers else session.login()
+
+        def set(self, case, data, context):
+            case.headers = {**(case.headers or {}), **data}
+
+    if profile.auth_options:
+        schema.auth.auth(refresh_interval=int(profile.renew_after) if profile.renew_after else None,
+                         retry_on=list(profile.refused_statuses))(KitAuth)
+
+    strict = options.strict
+
+    @schema.hook("filter_failure")
+    def filter_failure(context, failure, case, response):
+        check = getattr(failure, "_kit_check", None) or _check_name(failure)
+        exchange = to_exchange(response, routes, session.secrets)
+        reason = profile.accept(check, exchange)
+        if reason:
+            results.accepted[(exchange.label, reason)] += 1
+            return False
+        if not strict:
+            for deviation in profile.deviations:
+                if deviation.operation == exchange.operation and deviation.check == check \
+                        and deviation.matches(check, exchange):
+                    results.waived[(exchange.label, deviation.why)] += 1
+                    return False
+        return True
+
+    seen_cases: set[str] = set()
+    with _LOCK:
+        _ACTIVE["run"] = (profile, routes, session)
+        try:
+            for event in from_schema(schema).execute():
+                if isinstance(event, events.ScenarioFinished):
+                    _record(event.recorder, routes, profile, session, results, created, seen_cases)
+                elif isinstance(event, events.NonFatalError):
+                    results.fail(Failure(check="schemathesis", operation=event.label or RUN,
+                                         title=f"could not test: {event.value.__class__.__name__}",
+                                         message=str(event.value)[:2000]))
+                elif isinstance(event, events.FatalError):
+                    results.fail(Failure(check="schemathesis", operation=RUN, title="Schemathesis crashed",
+                                         message=repr(event.exception)))
+        finally:
+            _ACTIVE.pop("run", None)
+
+
+def _check_name(failure) -> str:
+    return {
+        "RejectedPositiveData": "positive_data_acceptance",
+        "AcceptedNegativeData": "negative_data_rejection",
+    }.get(type(failure).__name__, type(failure).__name__)
+
+
+def _record(recorder, routes: Routes, profile, session, results: Results, created, seen_cases: set) -> None:
+    labels: dict[str, str] = {}
+    for case_id, node in recorder.cases.items():
+        label = node.value.operation.label
+        labels[case_id] = label
+        if case_id in seen_cases:
+            continue
+        interaction = recorder.interactions.get(case_id)
+        if interaction is None or interaction.response is None:
+            continue
+        seen_cases.add(case_id)
+        results.case(label)
+        response = interaction.response
+        exchange = to_exchange(response, routes, session.secrets)
+        if profile.auth_options and not _unauthenticated(response, session):
+            results.statuses[response.status_code] += 1
+        item = profile.created(exchange)
+        if item is not None and 200 <= response.status_code < 300:
+            created.append(item)
+    for case_id, checks in recorder.checks.items():
+        label = labels.get(case_id) or recorder.label or RUN
+        for check in checks:
+            if check.status.value == "failure" and check.failure_info is not None:
+                info = check.failure_info
+                name = CONVENTIONS if check.name == CONVENTIONS else check.name
+                message = info.failure.message or ""
+                results.check(label, False, Failure(
+                    check=f"{profile.name}.conventions" if name == CONVENTIONS else name,
+                    operation=label, title=info.failure.title if name != CONVENTIONS else message.splitlines()[0],
+                    message=message if name != CONVENTIONS else "\n".join(message.splitlines()[1:]),
+                    curl=_curl(info.code_sample, session)))
+            elif check.status.value == "success":
+                results.check(label, True)
+
+
+def _unauthenticated(response, session) -> bool:
+    """A request Schemathesis sent without our credentials on purpose (e.g. ignored_auth)."""
+    sent = {k.lower(): v for k, v in response.request.headers.items()}
+    return any(k.lower() not in sent or sent[k.lower()] != v for k, v in session.headers.items())
+
+
+def _curl(sample: str, session) -> str:
+    sample = sample or ""
+    for secret in session.secrets:
+        sample = sample.replace(secret, "***")
+    return sample.replace("[Filtered]", "***")

@@ -1,0 +1,570 @@
+"""MONARC Stats API v2: an `X-API-KEY` per organization, `{"error"}`/`{"field-errors"}` errors.
+
+Conventions every answer follows (from openapi/monarc.yaml and the research notes):
+- errors are JSON, never problem+json: `{"error": "..."}` or `{"field-errors": {field: msg}}`,
+  and a field error names a field that was sent (or a required one that was missing);
+- 401 is exactly `{"error": "Unauthorized"}`; a 404 of one stat or organization has the
+  real service's "Empty query: ..." message; a 405 says which methods are allowed;
+- no answer is a 5xx; every answer is JSON, except the 308 to the slashed path.
+"""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import uuid
+from datetime import datetime
+from urllib.parse import unquote
+
+from ..exchange import Exchange
+from ..scenarios import Session, scenario
+from . import AuthOption, Created, Deviation, LoginRefused, Profile
+
+STATS = "/api/v2/stats/"
+ORGS = "/api/v2/organizations/"
+UNAUTHORIZED = {"error": "Unauthorized"}
+STAT_NOT_FOUND = {"error": "Empty query: Stats matching query does not exist."}
+ORG_NOT_FOUND = {"error": "Empty query: Organization matching query does not exist."}
+LIMIT_TOO_LARGE = "The limit you set is larger than the maximum limit for this resource (max_limit = 1000)."
+INVALID_JSON = "The request contains invalid JSON."
+NOT_A_DICT = "JSON data must be a dict."
+NOT_JSON = "Please send valid JSON with a 'Content-Type: application/json' header."
+DUPLICATE = "Tried to save duplicate unique keys"
+
+STAT_FIELDS = ("anr", "type", "day", "week", "month", "quarter", "year", "data")
+INT_FIELDS = ("day", "week", "month", "quarter", "year")
+DATE_FIELDS = ("created_at", "updated_at")
+TEXT_FIELDS = ("type", "organization", "anr")
+FILTERABLE = TEXT_FIELDS + INT_FIELDS + DATE_FIELDS
+OPERATORS = ("exact", "iexact", "contains", "icontains", "startswith", "istartswith", "endswith",
+             "iendswith", "gt", "gte", "lt", "lte", "ne", "in", "nin")
+INT64 = (-(2**63), 2**63 - 1)
+OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$")
+LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+# -- MONARC's value rules (to tell a justified rejection from a wrong one) --------------------
+def _int_ok(text: str) -> bool:
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        return False
+    return INT64[0] <= int(text) <= INT64[1]
+
+
+def _date_ok(text: str) -> bool:
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            datetime.strptime(text, fmt)
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+def filter_value_ok(name: str, value: str) -> bool:
+    """Whether MONARC can use query parameter `name=value` (unknown parameters are fine)."""
+    field, _, operator = name.partition("__")
+    operator = operator or "exact"
+    if field not in FILTERABLE or operator not in OPERATORS:
+        return True
+    values = (value.split(",") if value else []) if operator in ("in", "nin") else [value]
+    if operator not in ("exact", "gt", "gte", "lt", "lte", "ne", "in", "nin") and field not in TEXT_FIELDS:
+        return False  # text operators on numbers or dates
+    if field in INT_FIELDS:
+        return all(_int_ok(v) for v in values)
+    if field in DATE_FIELDS:
+        return all(_date_ok(v) for v in values)
+    return True
+
+
+def _out_of_int64(body) -> bool:
+    return isinstance(body, dict) and any(
+        isinstance(body.get(f), int) and not isinstance(body.get(f), bool) and not INT64[0] <= body[f] <= INT64[1]
+        for f in INT_FIELDS)
+
+
+def _short(value, limit: int = 200) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class Monarc(Profile):
+    name = "monarc"
+    auth_options = (AuthOption("api_key", "an organization's token, sent as X-API-KEY"),)
+    refused_statuses = (401, 403)
+    deviations = (
+        Deviation(
+            "negative_data_rejection", "list_stats",
+            "an empty month__in is accepted (no rows) although the document's pattern forbids it "
+            "(apitwin MONARC: document or server to align)",
+            lambda check, ex: ex.query.get("month__in", None) == ""),
+        Deviation(
+            "negative_data_rejection", "create_stat",
+            "an integer beyond 64 bits is accepted (read as a float) although the document says int64 "
+            "(apitwin MONARC server)",
+            lambda check, ex: _out_of_int64(ex.request_json())),
+        Deviation(
+            "negative_data_rejection", "create_stat",
+            "\"uuid\": null is read as no uuid (one is generated) although the document's uuid is a string "
+            "(apitwin MONARC: document or server to align)",
+            lambda check, ex: isinstance(ex.request_json(), dict) and "uuid" in ex.request_json()
+            and ex.request_json()["uuid"] is None),
+    )
+
+    # -- credentials -------------------------------------------------------------------
+    def login(self, http, creds):
+        return {"X-API-KEY": creds["api_key"]}
+
+    def probe(self, session: Session) -> None:
+        answer = session.request("GET", ORGS, params={"_limit": "1"}, check=False, count=False)
+        if answer.status in (401, 403):
+            raise LoginRefused(f"the API key was refused: GET {ORGS} answered {answer.summary()}")
+
+    # -- conventions -------------------------------------------------------------------
+    def conventions(self, ex: Exchange) -> list[str]:
+        status = ex.status
+        if status is None:
+            return []
+        problems = []
+        ctype = ex.content_type.split(";")[0].strip().lower()
+        body = ex.json()
+        if status >= 500:
+            problems.append(f"answered {status}: MONARC answers its own 4xx error for bad input, never a server error")
+        if 300 <= status < 400:
+            location = ex.headers.get("location", "")
+            if status != 308 or not location.split("?")[0].endswith(ex.path + "/"):
+                problems.append(f"redirect {status} to {location!r}: MONARC only redirects a path without its "
+                                f"trailing slash, with a 308 to the slashed path")
+            return problems
+        if ctype != "application/json":
+            problems.append(f"answered {status} with content type {ctype or '(none)'}: MONARC always answers "
+                            "application/json (errors too, never problem+json)")
+        if 200 <= status < 300:
+            if ex.method == "POST" and status != 200:
+                problems.append(f"create answered {status}: the real service answers 200 (not 201)")
+            return problems
+        if status >= 400:
+            if not _error_shape(body):
+                problems.append(f"{status} error body {_short(body if body is not None else ex.body[:200].decode('utf-8', 'replace'))} "
+                                'is not MONARC\'s {"error": "..."} or {"field-errors": {"<field>": "<message>"}}')
+                return problems
+            if status == 401 and body != UNAUTHORIZED:
+                problems.append(f'401 body {_short(body)}: the real service answers exactly {{"error": "Unauthorized"}}')
+            # The real service's message is checked for printable ids and names; one holding a
+            # slash is another path (the router's plain 404), control characters vary by router.
+            segment = unquote(ex.path.rstrip("/").rsplit("/", 1)[-1])
+            routed = "%2f" not in ex.path.lower() and segment.isprintable()
+            if status == 404 and ex.operation == "get_stat" and routed and body != STAT_NOT_FOUND:
+                problems.append(f"404 of a stat {_short(body)}: expected {_short(STAT_NOT_FOUND)}")
+            if status == 404 and ex.operation == "get_organization" and routed and body != ORG_NOT_FOUND:
+                problems.append(f"404 of an organization {_short(body)}: expected {_short(ORG_NOT_FOUND)}")
+            if status == 405 and not ex.headers.get("allow"):
+                problems.append("405 without an Allow header naming the methods the path serves")
+            if "field-errors" in body:
+                unknown = self._unexplained_fields(ex, body["field-errors"])
+                if unknown:
+                    problems.append(f"field errors on {', '.join(sorted(unknown))}, which the request did not send "
+                                    "and are not required: a field error must name the faulty field")
+        return problems
+
+    @staticmethod
+    def _unexplained_fields(ex: Exchange, errors: dict) -> set[str]:
+        if ex.method == "GET":
+            return set(errors) - set(ex.query)
+        sent = ex.request_json()
+        sent = set(sent) if isinstance(sent, dict) else set()
+        allowed = sent | ({"name", "token"} if ex.operation == "create_organization" else set(STAT_FIELDS) | {"uuid"})
+        return set(errors) - allowed
+
+    def accept(self, check: str, ex: Exchange) -> str | None:
+        """Schemathesis thinks the request was valid; MONARC documents why it is refused."""
+        if check != "positive_data_acceptance" or ex.status != 400:
+            return None
+        body = ex.json()
+        if not _error_shape(body):
+            return None
+        if "field-errors" in body:
+            errors = body["field-errors"]
+            if errors and all(message == DUPLICATE for message in errors.values()):
+                return "400 field error for a name, token or uuid already taken (documented)"
+            if ex.operation == "list_stats" and errors and all(
+                    name in ex.query and not filter_value_ok(name, ex.query[name]) for name in errors):
+                return ("400 field error for a filter value that cannot be converted to the field's type "
+                        "(documented: MONARC converts filter values)")
+        if body.get("error") == INVALID_JSON and ex.request_body and LONE_SURROGATE.search(
+                ex.request_body.decode("utf-8", "replace")):
+            return ("400 invalid JSON for a string holding a lone UTF-16 surrogate (\\udXXX), "
+                    "which no UTF-8 store can keep")
+        return None
+
+    # -- created objects: MONARC deletes nothing --------------------------------------
+    def created(self, ex: Exchange) -> Created | None:
+        if ex.status != 200 or ex.method != "POST":
+            return None
+        body = ex.json()
+        if not isinstance(body, dict):
+            return None
+        if ex.operation == "create_stat" and isinstance(body.get("id"), str):
+            return Created("stat", body["id"])
+        if ex.operation == "create_organization" and isinstance(body.get("name"), str):
+            return Created("organization", body["name"])
+        return None
+
+    def delete(self, session, created):
+        return None  # no delete route: the report lists what the run created
+
+    def scenarios(self):
+        return [refused_key_stays_refused, errors_in_monarc_shape, paging_existing_rows,
+                created_is_listed_and_equal, filters_return_only_and_all_matching, paging_adds_up,
+                bad_bodies_rejected, update_is_visible, private_objects]
+
+
+def _error_shape(body) -> bool:
+    if not isinstance(body, dict) or len(body) != 1:
+        return False
+    if "error" in body:
+        return isinstance(body["error"], str)
+    errors = body.get("field-errors")
+    return isinstance(errors, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in errors.items())
+
+
+# -- scenarios --------------------------------------------------------------------------
+def _new_organization(run) -> tuple[str, str]:
+    """A fresh organization and its token (the run cannot delete it afterwards)."""
+    name = run.unique("conform-org")
+    token = "conform-" + secrets.token_urlsafe(24)
+    answer = run.post(ORGS, json={"name": name, "token": token})
+    run.require_status(answer, 200, what="create an organization")
+    run.require(answer.json() == {"name": name},
+                f"create organization answered {_short(answer.json())}, expected exactly {{\"name\": {name!r}}} "
+                "(tokens are never returned)", answer)
+    return name, token
+
+
+def _stat(anr: str | None = None, **fields) -> dict:
+    body = {"anr": anr or str(uuid.uuid4()), "type": "risk", "day": 1, "week": 1, "month": 1,
+            "quarter": 1, "year": 2025, "data": {"total": 3}}
+    body.update(fields)
+    return body
+
+
+def _create_stats(run, token: str, bodies: list[dict]) -> list[dict]:
+    rows = []
+    for body in bodies:
+        answer = run.post(STATS, json=body, headers={"X-API-KEY": token})
+        run.require_status(answer, 200, what="create a stat")
+        stat = answer.json()
+        run.require(isinstance(stat, dict) and isinstance(stat.get("id"), str),
+                    "create stat answered no id", answer)
+        rows.append(stat)
+    return rows
+
+
+def _list_all(run, path: str, params: dict, token: str | None = None, limit: int = 1000) -> list[dict] | None:
+    rows, skip = [], 0
+    headers = {"X-API-KEY": token} if token else None
+    for _ in range(100):
+        answer = run.get(path, params={**params, "_skip": str(skip), "_limit": str(limit)}, headers=headers)
+        if not run.expect_status(answer, 200, what=f"list {path}"):
+            return None
+        page = answer.json() or {}
+        data = page.get("data")
+        if not run.expect(isinstance(data, list) and isinstance(page.get("has_more"), bool),
+                          'a page must be {"data": [...], "has_more": true|false}', answer):
+            return None
+        rows += data
+        if not page["has_more"]:
+            return rows
+        if not run.expect(len(data) > 0, "has_more is true on an empty page", answer):
+            return None
+        skip += len(data)
+    return rows
+
+
+@scenario("refused_key_stays_refused",
+          "a missing, empty or wrong key is refused with 401, every time and on every route; a good one works")
+def refused_key_stays_refused(run) -> None:
+    wrong = "conform-wrong-" + secrets.token_urlsafe(16)
+    for path in (STATS, ORGS, STATS + "000000000000000000000000/", ORGS + "CASES/"):
+        for label, headers in (("no key", {}), ("an empty key", {"X-API-KEY": ""}), ("a wrong key", {"X-API-KEY": wrong})):
+            answer = run.get(path, auth=False, headers=headers)
+            run.expect(answer.status == 401 and answer.json() == UNAUTHORIZED,
+                       f"GET {path} with {label}: expected 401 {{\"error\": \"Unauthorized\"}}, got {answer.status}",
+                       answer)
+    good = run.get(STATS, params={"_limit": "1"})
+    run.expect_status(good, 200, what="GET stats with the good key")
+    lower = run.get(STATS, params={"_limit": "1"}, auth=False,
+                    headers={"x-api-key": run.session.headers.get("X-API-KEY", "")})
+    run.expect_status(lower, 200, what="GET stats with the good key under a lower-case header name")
+    for attempt in range(3):  # a key that was refused stays refused, also after a good request
+        again = run.get(STATS, params={"_limit": "1"}, auth=False, headers={"X-API-KEY": wrong})
+        run.expect(again.status == 401,
+                   f"a refused key was accepted on attempt {attempt + 2} (answered {again.status}): "
+                   "the X-API-KEY header is not really checked", again)
+    key = run.session.headers.get("X-API-KEY", "")
+    if len(key) > 1:
+        near = run.get(STATS, params={"_limit": "1"}, auth=False, headers={"X-API-KEY": key[:-1]})
+        run.expect(near.status == 401, f"the good key without its last character was accepted ({near.status})", near)
+
+
+@scenario("errors_in_monarc_shape", "not found, bad paging and missing slashes answer as the real service does")
+def errors_in_monarc_shape(run) -> None:
+    missing = run.get(STATS + "000000000000000000000000/")
+    run.expect(missing.status == 404 and missing.json() == STAT_NOT_FOUND,
+               f"an unknown stat id: expected 404 {_short(STAT_NOT_FOUND)}", missing)
+    malformed = run.get(STATS + "not-an-object-id/")
+    run.expect(malformed.status in (400, 404), "a malformed stat id: expected 404 (or 400)", malformed)
+    org = run.get(ORGS + run.unique("no-such-organization") + "/")
+    run.expect(org.status == 404 and org.json() == ORG_NOT_FOUND,
+               f"an unknown organization: expected 404 {_short(ORG_NOT_FOUND)}", org)
+    for params, message in (({"_limit": "1001"}, LIMIT_TOO_LARGE),
+                            ({"_limit": "abc"}, '_limit must be an integer (got "abc" instead).'),
+                            ({"_skip": "-1"}, '_skip must be a non-negative integer (got "-1" instead).')):
+        answer = run.get(STATS, params=params)
+        run.expect(answer.status == 400 and answer.json() == {"error": message},
+                   f"GET stats with {params}: expected 400 {{\"error\": {message!r}}}", answer)
+    bad_filter = run.get(STATS, params={"month": "abc"})
+    errors = (bad_filter.json() or {}).get("field-errors") if isinstance(bad_filter.json(), dict) else None
+    run.expect(bad_filter.status == 400 and isinstance(errors, dict) and "month" in errors,
+               "month=abc: expected 400 with a field error on month", bad_filter)
+    no_slash = run.get(STATS.rstrip("/"))
+    run.expect(no_slash.status == 308 and no_slash.headers.get("location", "").endswith(STATS),
+               f"GET {STATS.rstrip('/')}: expected a 308 to {STATS}", no_slash)
+
+
+def _check_paging(run, path: str, params: dict, full: list[dict], key: str, page_sizes=(1, 2, 3)) -> None:
+    """Pages of every size add up to `full`, in order, and has_more says whether more follow."""
+    total = len(full)
+    want = [row[key] for row in full]
+    for size in page_sizes:
+        got, skip = [], 0
+        while skip <= total:
+            answer = run.get(path, params={**params, "_skip": str(skip), "_limit": str(size)})
+            if not run.expect_status(answer, 200, what=f"page _skip={skip} _limit={size}"):
+                return
+            page = answer.json()
+            data = page.get("data") if isinstance(page, dict) else None
+            if not run.expect(isinstance(data, list), "a page has no data list", answer):
+                return
+            expected_more = skip + size < total
+            run.expect(len(data) == min(size, max(total - skip, 0)),
+                       f"_skip={skip} _limit={size} of {total} rows returned {len(data)} rows", answer)
+            run.expect(page.get("has_more") is expected_more,
+                       f"_skip={skip} _limit={size} of {total} rows: has_more is {page.get('has_more')}, "
+                       f"expected {expected_more}", answer)
+            got += [row.get(key) for row in data]
+            skip += size
+            if not expected_more:
+                break
+        run.expect(got == want, f"pages of {size} do not add up to the whole listing "
+                                f"({len(got)} rows paged, {total} listed at once; order or rows differ)",
+                   detail=f"paged: {got[:20]}\nwhole: {want[:20]}")
+    zero = run.get(path, params={**params, "_limit": "0"})
+    run.expect(zero.status == 200 and zero.json() == {"data": [], "has_more": total > 0},
+               f"_limit=0: expected {{\"data\": [], \"has_more\": {str(total > 0).lower()}}}", zero)
+    past = run.get(path, params={**params, "_skip": str(total), "_limit": "5"})
+    run.expect(past.status == 200 and past.json() == {"data": [], "has_more": False},
+               f"_skip={total} (all rows skipped): expected an empty page with has_more false", past)
+
+
+@scenario("paging_existing_rows", "pages of the existing organizations and stats add up to one listing (read-only)")
+def paging_existing_rows(run) -> None:
+    orgs = run.get(ORGS, params={"_limit": "1000"})
+    run.require_status(orgs, 200, what="list organizations")
+    page = orgs.json()
+    if not page.get("has_more") and len(page.get("data", [])) <= 40:
+        _check_paging(run, ORGS, {}, page["data"], "name", page_sizes=(1, 4))
+    else:
+        _check_prefix(run, ORGS, page.get("data", [])[:12], "name")
+    stats = run.get(STATS, params={"_limit": "12"})
+    run.require_status(stats, 200, what="list stats")
+    _check_prefix(run, STATS, stats.json()["data"], "id")
+
+
+def _check_prefix(run, path: str, first: list[dict], key: str) -> None:
+    """Pages of 5 over the first rows give the same rows as one page of them."""
+    want = [row.get(key) for row in first]
+    got = []
+    for skip in range(0, len(first), 5):
+        answer = run.get(path, params={"_skip": str(skip), "_limit": "5"})
+        if not run.expect_status(answer, 200, what=f"page _skip={skip}"):
+            return
+        got += [row.get(key) for row in answer.json().get("data", [])]
+    run.expect(got[:len(want)] == want, f"pages of 5 do not match one page of {len(want)} rows",
+               detail=f"paged: {got[:20]}\nwhole: {want[:20]}")
+
+
+@scenario("created_is_listed_and_equal",
+          "an organization and a stat, once created, are fetched and listed exactly as created", writes=True)
+def created_is_listed_and_equal(run) -> None:
+    name, token = _new_organization(run)
+    fetched = run.get(ORGS + name + "/")
+    run.expect(fetched.status == 200 and fetched.json() == {"name": name},
+               f"GET the new organization: expected 200 {{\"name\": {name!r}}}", fetched)
+    listed = _list_all(run, ORGS, {})
+    if listed is not None:
+        count = sum(1 for row in listed if row.get("name") == name)
+        run.expect(count == 1, f"the new organization appears {count} times in the organization list")
+        run.expect(all(set(row) == {"name"} for row in listed),
+                   "the organization list shows more than names (tokens must never be returned)")
+    anr = str(uuid.uuid4())
+    body = _stat(anr, type="conform-risk", day="7", week=2, month=3, quarter=1, year=2031,
+                 data={"risks": {"low": 1, "high": 2}}, organization="SOMEONE-ELSE", unknown_field="dropped")
+    answer = run.post(STATS, json=body, headers={"X-API-KEY": token})
+    run.require_status(answer, 200, what="create a stat")
+    stat = answer.json()
+    expected = {"anr": anr, "type": "conform-risk", "day": 7, "week": 2, "month": 3, "quarter": 1, "year": 2031,
+                "data": {"risks": {"low": 1, "high": 2}}, "organization": name}
+    for field, value in expected.items():
+        run.expect(isinstance(stat, dict) and stat.get(field) == value,
+                   f"created stat field {field!r} is {_short(stat.get(field) if isinstance(stat, dict) else None)}, "
+                   f"expected {_short(value)}"
+                   + (" (the calling organization's name, whatever the body says)" if field == "organization" else ""),
+                   answer)
+    run.expect(isinstance(stat.get("id"), str) and bool(OBJECT_ID.match(stat["id"])),
+               "created stat id is not a 24-hex ObjectId", answer)
+    try:
+        uuid.UUID(str(stat.get("uuid")))
+        ok = True
+    except ValueError:
+        ok = False
+    run.expect(ok, "created stat has no valid uuid", answer)
+    for field in ("created_at", "updated_at"):
+        run.expect(bool(STAMP.match(str(stat.get(field, "")))),
+                   f"created stat {field} is {stat.get(field)!r}, expected 2020-05-11T21:56:49.584000", answer)
+    run.expect("unknown_field" not in stat, "an unknown body field was kept (the real service drops it)", answer)
+    one = run.get(STATS + stat["id"] + "/")
+    run.expect(one.status == 200 and one.json() == stat, "the stat fetched by id differs from the created one", one)
+    mine = run.get(STATS, params={"organization": name})
+    run.expect(mine.status == 200 and mine.json() == {"data": [stat], "has_more": False},
+               "listing the new organization's stats does not give exactly the created stat", mine)
+
+
+FILTER_ROWS = [
+    dict(type="risk", day=1, week=1, month=1, quarter=1, year=2024),
+    dict(type="vulnerability", day=2, week=5, month=2, quarter=1, year=2024),
+    dict(type="threat", day=3, week=9, month=3, quarter=1, year=2025),
+    dict(type="risk", day=4, week=6, month=2, quarter=1, year=2025),
+    dict(type="compliance", day=5, week=20, month=5, quarter=2, year=2025),
+    dict(type="Risk-matrix", day=6, week=50, month=12, quarter=4, year=2026),
+]
+
+# (query, predicate over a created row): the rows each filter must return, no more, no less.
+FILTERS = [
+    ({"type": "risk"}, lambda r: r["type"] == "risk"),
+    ({"month": "2"}, lambda r: r["month"] == 2),
+    ({"month__exact": "3"}, lambda r: r["month"] == 3),
+    ({"month__in": "2,3"}, lambda r: r["month"] in (2, 3)),
+    ({"month__nin": "2,3"}, lambda r: r["month"] not in (2, 3)),
+    ({"month__gt": "2"}, lambda r: r["month"] > 2),
+    ({"month__gte": "2"}, lambda r: r["month"] >= 2),
+    ({"month__lt": "3"}, lambda r: r["month"] < 3),
+    ({"month__lte": "3"}, lambda r: r["month"] <= 3),
+    ({"month__ne": "2"}, lambda r: r["month"] != 2),
+    ({"year": "2025"}, lambda r: r["year"] == 2025),
+    ({"week__gte": "6", "week__lt": "50"}, lambda r: 6 <= r["week"] < 50),
+    ({"type": "risk", "month": "2"}, lambda r: r["type"] == "risk" and r["month"] == 2),
+    ({"type__iexact": "RISK"}, lambda r: r["type"].lower() == "risk"),
+    ({"type__icontains": "RIS"}, lambda r: "ris" in r["type"].lower()),
+    ({"type__contains": "is"}, lambda r: "is" in r["type"]),
+    ({"type__startswith": "vuln"}, lambda r: r["type"].startswith("vuln")),
+    ({"type__istartswith": "RISK"}, lambda r: r["type"].lower().startswith("risk")),
+    ({"type__endswith": "ance"}, lambda r: r["type"].endswith("ance")),
+    ({"type__nin": "risk,threat"}, lambda r: r["type"] not in ("risk", "threat")),
+    ({"quarter__in": "4"}, lambda r: r["quarter"] == 4),
+    ({"created_at__gte": "2000-01-01"}, lambda r: True),
+    ({"created_at__lt": "2000-01-01T00:00:00"}, lambda r: False),
+    ({"nonsense": "1"}, lambda r: True),  # unknown parameters are ignored
+]
+
+
+@scenario("filters_return_only_and_all_matching",
+          "each filter returns exactly the created rows that match it", writes=True)
+def filters_return_only_and_all_matching(run) -> None:
+    name, token = _new_organization(run)
+    rows = _create_stats(run, token, [_stat(**fields) for fields in FILTER_ROWS])
+    rows_by_id = {row["id"]: row for row in rows}
+    anr = rows[2]["anr"]
+    filters = FILTERS + [({"anr": anr}, lambda r: r["anr"] == anr)]
+    for query, predicate in filters:
+        answer = run.get(STATS, params={"organization": name, **query, "_limit": "1000"})
+        if not run.expect_status(answer, 200, what=f"filter {query}"):
+            continue
+        got = [row.get("id") for row in (answer.json() or {}).get("data", [])]
+        want = [row["id"] for row in rows if predicate(row)]
+        extra = [i for i in got if i not in want]
+        left_out = [i for i in want if i not in got]
+        run.expect(not extra, f"filter {query} returned rows that do not match it",
+                   answer, detail="not matching: " + "; ".join(
+                       _short({k: rows_by_id.get(i, {}).get(k) for k in ("type", "month", "week", "year")} if i in rows_by_id else i)
+                       for i in extra[:5]))
+        run.expect(not left_out, f"filter {query} left out matching rows", answer,
+                   detail="left out: " + "; ".join(
+                       _short({k: rows_by_id[i].get(k) for k in ("type", "month", "week", "year")}) for i in left_out[:5]))
+        run.expect(got == [i for i in want if i in got], f"filter {query} changed the insertion order", answer)
+    other = run.get(STATS, params={"organization": name + "-nobody"})
+    run.expect(other.status == 200 and other.json() == {"data": [], "has_more": False},
+               "filtering on an organization that has no stats must return no rows", other)
+    wrong = run.get(STATS, params={"organization": name, "month__gt": "abc"})
+    errors = wrong.json().get("field-errors") if isinstance(wrong.json(), dict) else None
+    run.expect(wrong.status == 400 and isinstance(errors, dict) and "month__gt" in errors,
+               "month__gt=abc: expected 400 with a field error on month__gt", wrong)
+
+
+@scenario("paging_adds_up", "pages of the created rows add up to the whole, and has_more agrees", writes=True)
+def paging_adds_up(run) -> None:
+    name, token = _new_organization(run)
+    rows = _create_stats(run, token, [_stat(type="page", day=n, month=1 + n % 12) for n in range(1, 8)])
+    whole = run.get(STATS, params={"organization": name, "_limit": "1000"})
+    run.require_status(whole, 200, what="list the created stats")
+    listed = whole.json().get("data", [])
+    run.require(whole.json().get("has_more") is False, "one page of 1000 rows holding all 7: has_more must be false",
+                whole)
+    run.require([r.get("id") for r in listed] == [r["id"] for r in rows],
+                "the listing of the created stats is not exactly them, in insertion order", whole,
+                detail=f"listed {[r.get('id') for r in listed]}\ncreated {[r['id'] for r in rows]}")
+    _check_paging(run, STATS, {"organization": name}, listed, "id", page_sizes=(1, 2, 3, 7, 10))
+
+
+@scenario("bad_bodies_rejected", "bad bodies, duplicates and unserved methods get MONARC's errors", writes=True)
+def bad_bodies_rejected(run) -> None:
+    cases = [
+        ("invalid JSON", dict(content=b'{"anr": ', headers={"Content-Type": "application/json"}), {"error": INVALID_JSON}),
+        ("a JSON array", dict(json=[1, 2]), {"error": NOT_A_DICT}),
+        ("a text/plain body", dict(content=b"anr=1", headers={"Content-Type": "text/plain"}), {"error": NOT_JSON}),
+    ]
+    for what, kwargs, expected in cases:
+        answer = run.post(STATS, **kwargs)
+        run.expect(answer.status == 400 and answer.json() == expected,
+                   f"POST stats with {what}: expected 400 {_short(expected)}", answer)
+    empty = run.post(STATS, json={})
+    errors = empty.json().get("field-errors") if isinstance(empty.json(), dict) else None
+    run.expect(empty.status == 400 and isinstance(errors, dict) and set(STAT_FIELDS) <= set(errors),
+               "POST stats with {}: expected 400 with a field error on every required field at once", empty)
+    bad_day = run.post(STATS, json=_stat(day="abc"))
+    run.expect(bad_day.status == 400 and bad_day.json() == {"field-errors": {"day": "abc could not be converted to int"}},
+               'day="abc": expected 400 {"field-errors": {"day": "abc could not be converted to int"}}', bad_day)
+    name, _ = _new_organization(run)
+    again = run.post(ORGS, json={"name": name, "token": "conform-" + secrets.token_urlsafe(24)})
+    errors = again.json().get("field-errors") if isinstance(again.json(), dict) else None
+    run.expect(again.status == 400 and isinstance(errors, dict) and "name" in errors,
+               "creating an organization whose name is taken: expected 400 with a field error on name", again)
+    for method in ("DELETE", "PUT"):
+        answer = run.request(method, STATS)
+        allow = {m.strip().upper() for m in answer.headers.get("allow", "").split(",") if m.strip()}
+        run.expect(answer.status == 405 and {"GET", "POST"} <= allow and method not in allow,
+                   f"{method} {STATS}: expected 405 with Allow: GET, POST", answer)
+
+
+@scenario("update_is_visible", "an update is visible when fetched")
+def update_is_visible(run) -> None:
+    run.result.status, run.result.reason = "skipped", "not applicable: MONARC has no update operation"
+
+
+@scenario("private_objects", "one user cannot read another's private objects")
+def private_objects(run) -> None:
+    run.result.status, run.result.reason = (
+        "skipped", "not applicable: MONARC stats are visible to every valid key (documented)")
+
+
+PROFILE = Monarc()

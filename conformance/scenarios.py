@@ -1,0 +1,221 @@
+"""Behavioural scenarios, written once per API and run against any base URL.
+
+A scenario is a function `(run: ScenarioRun) -> None` declared with `@scenario(...)`. It
+talks to the deployment through `run.request(...)` (authenticated, re-logging in when the
+deployment answers 401/403), states what must hold with `run.expect(...)` (a failed
+expectation is a failure naming the fault, with the curl line that shows it) and
+`run.require(...)` (the same, and the scenario stops), and registers what it creates with
+`run.created(...)` so the run deletes it at the end.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+import httpx
+
+from .exchange import Exchange
+from .results import RUN, Failure, Results, ScenarioResult
+from .spec import Routes
+
+if TYPE_CHECKING:
+    from .profiles import Created, Profile
+
+
+class Unreachable(Exception):
+    """The deployment did not answer at all."""
+
+
+class Session:
+    """HTTP to the deployment with the profile's credentials; every answer is checked."""
+
+    def __init__(self, base_url: str, profile: "Profile", creds: dict, results: Results, routes: Routes,
+                 timeout: float = 15.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.profile = profile
+        self.creds = creds
+        self.results = results
+        self.routes = routes
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
+        self.headers: dict[str, str] = {}
+        self.logins = 0
+        self._logged_in_at = 0.0
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- auth ----------------------------------------------------------------------------
+    def login(self) -> dict[str, str]:
+        """Log in (again); raises LoginRefused or Unreachable."""
+        try:
+            self.headers = dict(self.profile.login(self.http, self.creds))
+        except httpx.TransportError as exc:
+            raise Unreachable(f"{self.base_url}: {exc.__class__.__name__}: {exc}") from exc
+        self.logins += 1
+        self._logged_in_at = time.monotonic()
+        return self.headers
+
+    def auth_headers(self) -> dict[str, str]:
+        renew = self.profile.renew_after
+        if not self.logins or (renew is not None and time.monotonic() - self._logged_in_at > renew):
+            self.login()
+        return self.headers
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self.profile.secrets(self.creds, self.headers)
+
+    # -- requests ------------------------------------------------------------------------
+    def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+                content: bytes | str | None = None, headers: dict | None = None, auth: bool = True,
+                check: bool = True, count: bool = True) -> Exchange:
+        """Send a request; with `auth`, retried once after a new login on 401/403."""
+        exchange = self._send(method, path, params, json, content, headers, auth)
+        if auth and exchange.status in self.profile.refused_statuses:
+            self.login()
+            exchange = self._send(method, path, params, json, content, headers, auth)
+        if auth and count and exchange.status is not None:
+            self.results.statuses[exchange.status] += 1
+        if check:
+            self.check_conventions(exchange)
+        return exchange
+
+    def _send(self, method, path, params, json, content, headers, auth) -> Exchange:
+        merged = dict(self.auth_headers()) if auth else {}
+        merged.update(headers or {})
+        request = self.http.build_request(method, path, params=params, json=json, content=content, headers=merged)
+        route = self.routes.find(method, request.url.path)
+        try:
+            response = self.http.send(request)
+        except httpx.TransportError as exc:
+            raise Unreachable(f"{method} {request.url}: {exc.__class__.__name__}: {exc}") from exc
+        return Exchange(
+            method=method.upper(), url=str(request.url), request_headers=dict(request.headers),
+            request_body=request.content or None, status=response.status_code,
+            headers={k.lower(): v for k, v in response.headers.items()}, body=response.content,
+            operation=route.operation_id if route else None,
+            label=route.label if route else self.routes.label(method, request.url.path),
+            secrets=self.secrets,
+        )
+
+    def check_conventions(self, exchange: Exchange) -> list[str]:
+        """The profile's conventions, recorded as checks of the operation the request hit."""
+        problems = self.profile.conventions(exchange)
+        check = f"{self.profile.name}.conventions"
+        if not problems:
+            self.results.check(exchange.label, True)
+        for problem in problems:
+            self.results.check(exchange.label, False, Failure(
+                check=check, operation=exchange.label or RUN, title=problem,
+                message="answer: " + exchange.summary(), curl=exchange.curl()))
+        return problems
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    func: Callable[["ScenarioRun"], None]
+    writes: bool  # creates objects: not run with --read-only
+
+
+def scenario(name: str, description: str, *, writes: bool = False):
+    """Declare a scenario: `@scenario("paging", "pages add up to the whole")`."""
+
+    def wrap(func):
+        return Scenario(name, description, func, writes)
+
+    return wrap
+
+
+class StopScenario(Exception):
+    pass
+
+
+class ScenarioRun:
+    """What a scenario works with: requests, expectations, created objects, unique names."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, session: Session, result: ScenarioResult, created: list["Created"], run_id: str) -> None:
+        self.session = session
+        self.result = result
+        self._created = created
+        self.run_id = run_id
+        self._labels: list[str] = []
+
+    # -- requests ------------------------------------------------------------------------
+    def request(self, method: str, path: str, **kwargs) -> Exchange:
+        exchange = self.session.request(method, path, **kwargs)
+        self._labels.append(exchange.label or RUN)
+        created = self.session.profile.created(exchange)
+        if created is not None:
+            self._created.append(created)
+        return exchange
+
+    def get(self, path: str, **kwargs) -> Exchange:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs) -> Exchange:
+        return self.request("POST", path, **kwargs)
+
+    def unique(self, prefix: str = "conform") -> str:
+        return f"{prefix}-{self.run_id}-{next(self._ids)}"
+
+    # -- expectations --------------------------------------------------------------------
+    def expect(self, ok: bool, title: str, exchange: Exchange | None = None, detail: str = "") -> bool:
+        label = exchange.label if exchange is not None else (self._labels[-1] if self._labels else RUN)
+        self.result.checks += 1
+        failure = None
+        if not ok:
+            self.result.failed += 1
+            message = detail
+            if exchange is not None:
+                message = (message + "\n" if message else "") + "answer: " + exchange.summary()
+            failure = Failure(check=f"scenario:{self.result.name}", operation=label or RUN, title=title,
+                              message=message, curl=exchange.curl() if exchange is not None else None)
+        self.session.results.check(label, ok, failure)
+        return ok
+
+    def require(self, ok: bool, title: str, exchange: Exchange | None = None, detail: str = "") -> None:
+        if not self.expect(ok, title, exchange, detail):
+            raise StopScenario(title)
+
+    def expect_status(self, exchange: Exchange, *statuses: int, what: str = "") -> bool:
+        return self.expect(exchange.status in statuses,
+                           f"{what or exchange.method + ' ' + exchange.path}: expected status "
+                           f"{' or '.join(map(str, statuses))}, got {exchange.status}", exchange)
+
+    def require_status(self, exchange: Exchange, *statuses: int, what: str = "") -> None:
+        if not self.expect_status(exchange, *statuses, what=what):
+            raise StopScenario(what)
+
+    def created(self, item: "Created") -> None:
+        self._created.append(item)
+
+
+def run_scenarios(session: Session, scenarios: list[Scenario], *, read_only: bool,
+                  created: list["Created"]) -> None:
+    run_id = uuid.uuid4().hex[:8]
+    for item in scenarios:
+        result = ScenarioResult(item.name, item.description)
+        session.results.scenarios.append(result)
+        if read_only and item.writes:
+            result.status, result.reason = "skipped", "writes; not run with --read-only"
+            continue
+        run = ScenarioRun(session, result, created, run_id)
+        try:
+            item.func(run)
+        except StopScenario:
+            pass
+        except Unreachable:
+            raise
+        except Exception as exc:  # a scenario that crashes names where, and the run goes on
+            run.expect(False, f"scenario crashed: {exc.__class__.__name__}: {exc}",
+                       detail="".join(traceback.format_exception(exc)[-3:]))
+        if result.failed:
+            result.status = "failed"

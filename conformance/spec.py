@@ -1,0 +1,67 @@
+"""The contract of an API (openapi/<api>.yaml) and its routes, to name what a request hit."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import yaml
+
+from apitwin import OPENAPI_DIR
+
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def spec_path(api: str):
+    return OPENAPI_DIR / f"{api}.yaml"
+
+
+def load_spec(api: str) -> dict:
+    with open(spec_path(api), encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    operation_id: str
+    pattern: re.Pattern
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+class Routes:
+    """Every operation of a spec; `find(method, path)` names the one a request hit."""
+
+    def __init__(self, spec: dict) -> None:
+        routes = []
+        for path, item in (spec.get("paths") or {}).items():
+            parts = re.split(r"(\{[^}]+\})", path)
+            regex = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+            for method in METHODS:
+                if method in item:
+                    op = item[method]
+                    routes.append(Route(method.upper(), path, op.get("operationId", ""), re.compile(f"^{regex}$")))
+        # Literal segments win over templated ones, as routers prefer them.
+        routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
+        self.routes = routes
+        self.by_id = {r.operation_id: r for r in routes}
+
+    def find(self, method: str, path: str) -> Route | None:
+        for route in self.routes:
+            if route.method == method.upper() and route.pattern.match(path):
+                return route
+        return None
+
+    def label(self, method: str, path: str) -> str:
+        route = self.find(method, path)
+        return route.label if route else f"{method.upper()} {path} (not in the contract)"
+
+
+@lru_cache(maxsize=None)
+def routes_for(api: str) -> Routes:
+    return Routes(load_spec(api))

@@ -1,0 +1,300 @@
+"""The conformance kit against MONARC: it passes the real twin and names each planted fault.
+
+Each test serves a variant of apitwin's MONARC server with uvicorn on a free loopback port
+(the kit talks HTTP, as it would to any deployment) and runs `apitwin conform monarc`.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from xml.etree import ElementTree as ET
+
+import pytest
+import uvicorn
+
+from apitwin.conformance.cli import main as conform
+from apitwin.server.core.app import create
+
+KEY = "SylsDTZTBk2zAkg016vW_aCuO1XQDXPsxrLuI1TG7z5sYvUfRlVf5R4g6kDnLI_o-c5iqrswrWzPANDKXmtV7Q"
+FAST = ["--max-examples", "5", "--stateful-steps", "5"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(app):
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the test server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def run_kit(capsys, base_url, *extra, key=KEY):
+    code = conform(["monarc", "--base-url", base_url, "--api-key", key, *extra])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def failures_section(out: str) -> str:
+    assert "FAILURES" in out, out[-3000:]
+    return out[out.index("FAILURES"):]
+
+
+# -- ASGI wrappers that break the answers of a correct server ------------------------------
+def rewrite_json(app, path_prefix: str, method: str | None, change):
+    """Answers under `path_prefix` go through change(status, body) -> (status, body, headers)."""
+
+    async def wrapped(scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(path_prefix) or \
+                (method and scope["method"] != method):
+            await app(scope, receive, send)
+            return
+        start, chunks = {}, []
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+            else:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    body = b"".join(chunks)
+                    try:
+                        data = json.loads(body)
+                    except ValueError:
+                        data = None
+                    status, data, ctype = change(start["status"], data)
+                    raw = body if data is None else json.dumps(data).encode()
+                    headers = [(k, v) for k, v in start.get("headers", [])
+                               if k.lower() not in (b"content-length", b"content-type")]
+                    headers += [(b"content-length", str(len(raw)).encode()),
+                                (b"content-type", (ctype or "application/json").encode())]
+                    await send({"type": "http.response.start", "status": status, "headers": headers})
+                    await send({"type": "http.response.body", "body": raw})
+
+        await app(scope, receive, capture)
+
+    return wrapped
+
+
+# -- the real server passes ----------------------------------------------------------------
+def test_passes_against_apitwin_monarc_and_writes_reports(capsys, tmp_path):
+    _, app = create("monarc")
+    with serving(app) as url:
+        code, out, err = run_kit(capsys, url, "--max-examples", "10", "--junit", str(tmp_path / "j.xml"),
+                                 "--report-dir", str(tmp_path / "report"))
+    assert code == 0, out[-4000:]
+    assert "PASSED" in out and "FAILURES" not in out
+    for label in ("GET /api/v2/stats/", "POST /api/v2/stats/", "GET /api/v2/stats/{id}/",
+                  "GET /api/v2/organizations/", "POST /api/v2/organizations/", "GET /api/v2/organizations/{name}/"):
+        row = next(line for line in out.splitlines() if line.startswith(label + " "))
+        cases, checks, failed, score = row[len(label):].split()
+        assert int(cases) > 0 and int(checks) > 0 and failed == "0" and score == "100.0%", row
+    assert "filters_return_only_and_all_matching  passed" in out
+    assert "paging_adds_up" in out and "refused_key_stays_refused" in out
+    # MONARC deletes nothing: the report lists what the run left behind.
+    assert "the API cannot delete it" in out
+    suites = ET.parse(tmp_path / "j.xml").getroot()
+    assert suites.tag == "testsuites" and not suites.findall(".//failure")
+    assert len(suites.findall(".//testcase")) >= 6
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "<table>" in page and "GET /api/v2/stats/{id}/" in page and "PASSED" in page
+    assert (tmp_path / "report" / "leftovers.txt").read_text().count("stat ") > 0
+    assert KEY not in page and KEY not in out  # credentials never reach a report
+
+
+def test_read_only_runs_safe_methods_only(capsys):
+    twin, app = create("monarc")
+    before = {name: len(docs) for name, docs in twin.store.dump().items()}
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url, "--read-only", *FAST)
+    assert code == 0, out[-4000:]
+    assert {name: len(docs) for name, docs in twin.store.dump().items()} == before
+    assert "POST /api/v2/stats/" not in out
+    line = next(l for l in out.splitlines() if l.startswith("created_is_listed_and_equal"))
+    assert "skipped" in line and "not run with --read-only" in line
+    assert "(read-only)" in out
+
+
+# -- planted faults: each run exits 1 and names the fault ----------------------------------
+def test_wrong_status_code_is_named(capsys):
+    _, app = create("monarc")
+
+    def created_201(status, body):
+        return (201 if status == 200 else status), body, None
+
+    with serving(rewrite_json(app, "/api/v2/stats/", "POST", created_201)) as url:
+        code, out, _ = run_kit(capsys, url, *FAST)
+    assert code == 1
+    failures = failures_section(out)
+    assert "[status_code_conformance] POST /api/v2/stats/: Undocumented status code" in failures
+    assert "create answered 201: the real service answers 200" in failures
+    assert "curl " in failures
+
+
+def test_missing_field_is_named(capsys):
+    _, app = create("monarc")
+
+    def drop_uuid(status, body):
+        if status == 200 and isinstance(body, dict):
+            for row in body["data"] if "has_more" in body else [body]:
+                row.pop("uuid", None)
+        return status, body, None
+
+    with serving(rewrite_json(app, "/api/v2/stats/", None, drop_uuid)) as url:
+        code, out, _ = run_kit(capsys, url, *FAST)
+    assert code == 1
+    failures = failures_section(out)
+    assert "[response_schema_conformance] GET /api/v2/stats/{id}/: Response violates schema" in failures
+    assert "[response_schema_conformance] POST /api/v2/stats/: Response violates schema" in failures
+    assert '"uuid" is a required property' in failures
+    assert "created stat has no valid uuid" in failures
+
+
+def test_filter_ignoring_its_value_is_named(capsys):
+    twin, app = create("monarc")
+    real = twin.backend.list_stats
+    # `month` and its operators are dropped: the filter "works" but ignores its value.
+    twin.backend.list_stats = lambda filters, skip, limit: real(
+        {k: v for k, v in filters.items() if not k.startswith("month")}, skip, limit)
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url, "--scenarios-only")
+    assert code == 1
+    failures = failures_section(out)
+    assert "filter {'month': '2'} returned rows that do not match it" in failures
+    assert "filter {'month__in': '2,3'} returned rows that do not match it" in failures
+    assert "filter {'type': 'risk'}" not in failures  # the filters that work are not blamed
+    assert "filters_return_only_and_all_matching  failed" in out
+
+
+def test_ignored_auth_header_is_named(capsys):
+    twin, app = create("monarc")
+    twin.backend.organization_for = lambda key: "CASES"  # any key, or none, is let in
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url, *FAST)
+    assert code == 1
+    failures = failures_section(out)
+    assert "GET /api/v2/stats/ with a wrong key: expected 401" in failures
+    assert "a refused key was accepted" in failures
+    assert "[ignored_auth]" in failures
+
+
+def test_paging_bug_is_named(capsys):
+    twin, app = create("monarc")
+    real = twin.backend.list_stats
+
+    def no_has_more(filters, skip, limit):
+        rows, _ = real(filters, skip, limit)
+        return rows, False
+
+    twin.backend.list_stats = no_has_more
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url, "--scenarios-only")
+    assert code == 1
+    failures = failures_section(out)
+    assert "has_more is False, expected True" in failures
+    assert "paging_adds_up" in failures
+
+
+def test_skip_off_by_one_is_named(capsys):
+    twin, app = create("monarc")
+    real = twin.backend.list_stats
+    twin.backend.list_stats = lambda filters, skip, limit: real(filters, skip + 1 if skip else 0, limit)
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url, "--scenarios-only")
+    assert code == 1
+    assert "do not add up to the whole listing" in failures_section(out)
+
+
+def test_problem_json_errors_are_named(capsys):
+    _, app = create("monarc")
+
+    def as_problem(status, body):
+        if status == 404:
+            return 404, {"type": "about:blank", "title": "Not Found", "status": 404}, "application/problem+json"
+        return status, body, None
+
+    with serving(rewrite_json(app, "/api/v2/", "GET", as_problem)) as url:
+        code, out, _ = run_kit(capsys, url, *FAST)
+    assert code == 1
+    failures = failures_section(out)
+    assert "[monarc.conventions] GET /api/v2/stats/{id}/" in failures
+    assert "content type application/problem+json" in failures
+    assert "is not MONARC's {\"error\": \"...\"}" in failures
+
+
+def test_all_requests_refused_is_a_failure(capsys):
+    _, app = create("monarc")
+
+    async def refuse_after_probe(scope, receive, send):
+        probe = scope.get("path") == "/api/v2/organizations/" and scope.get("query_string") == b"_limit=1"
+        if scope["type"] != "http" or probe:
+            await app(scope, receive, send)
+            return
+        body = b'{"error": "Unauthorized"}'
+        await send({"type": "http.response.start", "status": 401,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"25")]})
+        await send({"type": "http.response.body", "body": body})
+
+    with serving(refuse_after_probe) as url:
+        code, out, _ = run_kit(capsys, url, *FAST)
+    assert code == 1
+    assert "[authentication] (run): all" in failures_section(out)
+    assert "authenticated requests were refused (401/403)" in out
+
+
+# -- runs that cannot happen exit 2 with one clear line -------------------------------------
+def test_unreachable_url_exits_2(capsys):
+    code, out, err = run_kit(capsys, f"http://127.0.0.1:{_free_port()}")
+    assert code == 2
+    assert "could not run: the deployment is unreachable" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_refused_key_exits_2(capsys):
+    _, app = create("monarc")
+    with serving(app) as url:
+        code, out, err = run_kit(capsys, url, key="not-a-key")
+    assert code == 2
+    assert "login refused (the API key was refused" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["monarc", "--api-key", KEY], "--base-url is required"),
+    (["monarc", "--base-url", "http://127.0.0.1:1"], "missing --api-key"),
+    (["nosuchapi", "--base-url", "http://127.0.0.1:1"], "unknown API 'nosuchapi'"),
+    (["monarc", "--base-url", "ftp://x", "--api-key", "k"], "must be an http:// or https:// URL"),
+    (["monarc", "--base-url", "http://x", "--api-key", "k", "--max-examples", "many"], "--max-examples"),
+    (["monarc", "--base-url", "http://x", "--api-key", "k", "--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_arguments_exit_2(capsys, argv, message):
+    assert conform(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("apitwin conform: bad arguments:")
+
+
+def test_options_from_environment_and_config_file(capsys, tmp_path, monkeypatch):
+    config = tmp_path / "conform.toml"
+    config.write_text('[monarc]\nbase_url = "http://127.0.0.1:1"\napi_key = "from-file"\n')
+    monkeypatch.setenv("APITWIN_MONARC_API_KEY", "from-env")
+    from apitwin.conformance.cli import parse
+
+    options = parse(["monarc", "--config", str(config)])
+    assert options.base_url == "http://127.0.0.1:1" and options.creds == {"api_key": "from-env"}
+    options = parse(["monarc", "--config", str(config), "--api-key", "from-flag", "--read-only"])
+    assert options.creds == {"api_key": "from-flag"} and options.read_only
