@@ -614,7 +614,7 @@ class QoncreteBackend:
         now = self.now()
         level, bucket, page, has_more = queries.scan_keys(
             rows, main, now, names=queries.MERGE_NAMES, where="mainReport.")
-        at = queries.bucket_at(rows, main, "at", now, "mainReport.") if not rows.c.period.timeless else bucket
+        at = queries.query_time(main, "at", now, "mainReport.", default="now")  # sub buckets hold it, shifted
         data = [[rows.render(level, bucket, r) for r in page]]
         for i, sub in enumerate(subs):
             where = f"subReports[{i}]."

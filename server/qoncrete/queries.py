@@ -107,6 +107,9 @@ def _sort_value(row: Row, pos: int, kinds: list):
     return (value is not None, value if value is not None else 0)
 
 
+query_time = _time
+
+
 def bucket_at(rows: ReportRows, body: dict, name: str, now: datetime, where: str = "") -> datetime:
     if rows.c.period.timeless:
         return TIMELESS
