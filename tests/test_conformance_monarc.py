@@ -298,3 +298,62 @@ def test_options_from_environment_and_config_file(capsys, tmp_path, monkeypatch)
     assert options.base_url == "http://127.0.0.1:1" and options.creds == {"api_key": "from-env"}
     options = parse(["monarc", "--config", str(config), "--api-key", "from-flag", "--read-only"])
     assert options.creds == {"api_key": "from-flag"} and options.read_only
+
+
+def test_strict_fails_on_the_waived_deviations(capsys):
+    _, app = create("monarc")
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url, "--strict", *FAST)
+    assert code == 1
+    failures = failures_section(out)
+    assert "[negative_data_rejection] GET /api/v2/stats/" in failures and "month__in" in failures
+    assert "[negative_data_rejection] POST /api/v2/stats/" in failures
+
+
+# -- the profile's rules, on answers made up for the purpose ------------------------------
+def _exchange(method, url, status, body, ctype="application/json", request=None, operation=None, headers=None):
+    from apitwin.conformance.exchange import Exchange
+
+    return Exchange(method=method, url=url, request_headers={},
+                    request_body=None if request is None else json.dumps(request).encode(),
+                    status=status, headers={"content-type": ctype, **(headers or {})},
+                    body=json.dumps(body).encode() if not isinstance(body, bytes) else body,
+                    operation=operation, label=f"{method} {url}")
+
+
+def test_accept_only_explains_justified_rejections():
+    from apitwin.conformance.profiles import get
+
+    monarc = get("monarc")
+    url = "http://h/api/v2/stats/?month__gt="
+    bad_value = _exchange("GET", url + "abc", 400, {"field-errors": {"month__gt": "abc could not be converted to int"}},
+                          operation="list_stats")
+    assert "cannot be converted" in monarc.accept("positive_data_acceptance", bad_value)
+    good_value = _exchange("GET", url + "5", 400, {"field-errors": {"month__gt": "5 could not be converted to int"}},
+                           operation="list_stats")
+    assert monarc.accept("positive_data_acceptance", good_value) is None
+    duplicate = _exchange("POST", "http://h/api/v2/organizations/", 400, {"field-errors": {"name": "Tried to save duplicate unique keys"}},
+                          request={"name": "CASES"}, operation="create_organization")
+    assert "already taken" in monarc.accept("positive_data_acceptance", duplicate)
+    other = _exchange("POST", "http://h/api/v2/organizations/", 400, {"field-errors": {"name": "Field is required"}},
+                      request={"name": "x"}, operation="create_organization")
+    assert monarc.accept("positive_data_acceptance", other) is None
+    assert monarc.accept("status_code_conformance", duplicate) is None
+
+
+def test_conventions_name_each_broken_rule():
+    from apitwin.conformance.profiles import get
+
+    monarc = get("monarc")
+    ok = _exchange("GET", "http://h/api/v2/stats/abc/", 404, {"error": "Empty query: Stats matching query does not exist."},
+                   operation="get_stat")
+    assert monarc.conventions(ok) == []
+    wrong_401 = _exchange("GET", "http://h/api/v2/stats/", 401, {"error": "Invalid key"}, operation="list_stats")
+    assert monarc.conventions(wrong_401) == ['401 body {"error": "Invalid key"}: the real service answers exactly {"error": "Unauthorized"}']
+    stray = _exchange("POST", "http://h/api/v2/stats/", 400, {"field-errors": {"colour": "bad"}}, request={"day": 1},
+                      operation="create_stat")
+    assert "field errors on colour" in monarc.conventions(stray)[0]
+    no_allow = _exchange("DELETE", "http://h/api/v2/stats/", 405, {"error": "The method is not allowed for the requested URL."})
+    assert monarc.conventions(no_allow) == ["405 without an Allow header naming the methods the path serves"]
+    crash = _exchange("GET", "http://h/api/v2/stats/", 500, b"boom", ctype="text/plain", operation="list_stats")
+    assert len(monarc.conventions(crash)) == 3
