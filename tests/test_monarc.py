@@ -294,3 +294,25 @@ def test_unknown_route_is_404_in_the_api_shape(client):
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/json"
     assert r.json() == {"error": "Not Found"}
+
+
+@pytest.mark.parametrize("body", [b'{"day": NaN}', b"{\"day\": 1e999999}x"])
+def test_non_json_constants_are_invalid_json(client, body):
+    r = client.post(STATS, content=body, headers={**KEY, "content-type": "application/json"})
+    assert r.json() == {"error": "The request contains invalid JSON."}
+
+
+def test_integers_beyond_64_bits_are_refused_not_rounded(client):
+    r = client.post(STATS, json=new_stat(year=-9223372036854775809), headers=KEY)
+    assert r.status_code == 400
+    assert r.json() == {"field-errors": {"year": "-9223372036854775809 could not be converted to int"}}
+
+
+def test_empty_in_list_is_a_field_error(client):
+    r = client.get(STATS, params={"month__in": ""}, headers=KEY)
+    assert r.status_code == 400 and "month__in" in r.json()["field-errors"]
+
+
+def test_null_uuid_means_a_generated_one(client):
+    stat = client.post(STATS, json=new_stat(uuid=None), headers=KEY).json()
+    assert len(stat["uuid"]) == 36

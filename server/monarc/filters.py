@@ -36,7 +36,7 @@ def _clause(field: str, operator: str, raw: str) -> dict:
     if operator in _COMPARISONS:
         return {field: {_COMPARISONS[operator]: _convert(field, raw)}}
     if operator in ("in", "nin"):
-        values = [_convert(field, part) for part in raw.split(",")] if raw else []
+        values = [_convert(field, part) for part in raw.split(",")]
         return {field: {"$" + operator: values}}
     if field not in TEXT_FIELDS:
         raise FieldError(f"{operator} is only available on text fields")

@@ -1,16 +1,16 @@
 """MONARC Stats operations: HTTP in, HTTP out. The rules live in backend.py."""
 from __future__ import annotations
 
-import orjson
+import json
+
 from connexion import request
 
 from apitwin.server.core.context import backend
-from apitwin.server.core.errors import BadRequest, Unauthorized
+from apitwin.server.core.errors import BadRequest
 
 from .backend import page_bounds
-from .fields import format_datetime
-
 from .errors import NOT_JSON
+from .fields import format_datetime
 
 
 def authenticate(apikey, required_scopes=None):
@@ -28,9 +28,15 @@ async def _json_body():
     if "json" not in request.headers.get("content-type", "").lower():
         raise BadRequest(NOT_JSON)
     try:
-        return orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
+        # The standard parser: it keeps integers beyond 64 bits exact, so they are refused
+        # rather than rounded into range.
+        return json.loads(await request.body(), parse_constant=_not_json)
+    except (ValueError, RecursionError):
         raise BadRequest("The request contains invalid JSON.") from None
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _query() -> dict[str, str]:
