@@ -90,9 +90,9 @@ def _body(body) -> dict:
 
 
 def _name(body: dict, *, required: bool, where: str = "name"):
-    value = body.get("name")
-    if value is None and not required:
+    if "name" not in body and not required:
         return None
+    value = body.get("name")
     if not isinstance(value, str) or not value.strip():
         fail(where, "must be a non-empty string")
     if len(value) > 200:
@@ -292,6 +292,8 @@ class QoncreteBackend:
         if "rawttl" in body or not partial:
             ttl = body.get("rawttl", "")
             try:
+                if not isinstance(ttl, str):
+                    raise TimeError("must be a string such as \"30d\" (or \"\" to keep raw events forever)")
                 parse_ttl(ttl)
             except TimeError as exc:
                 fail("rawttl", str(exc))

@@ -77,9 +77,9 @@ def to_number(value):
 
 # -- checks ----------------------------------------------------------------------------
 def _string(item: dict, name: str, where: str, *, required=True, empty=False) -> str:
-    value = item.get(name)
-    if value is None and not required:
+    if name not in item and not required:
         return ""
+    value = item.get(name)
     if not isinstance(value, str):
         fail(f"{where}.{name}", "must be a string")
     if not value and not empty:
@@ -172,14 +172,10 @@ def _preprocess(items: list) -> list:
         func = item.get("func")
         if func not in pre.FUNCTIONS:
             fail(f"{where}.func", f"must be one of {', '.join(pre.FUNCTIONS)}")
-        key = _string(item, "key", where, required=func != "time_parse", empty=func == "time_parse")
-        inject = item.get("injectKey")
-        if inject in (None, ""):
-            if not key:
-                fail(f"{where}.injectKey", "must not be empty")
-            inject = key
-        elif not isinstance(inject, str):
-            fail(f"{where}.injectKey", "must be a string")
+        key = _string(item, "key", where, required=False, empty=True)
+        inject = _string(item, "injectKey", where, required=False, empty=True) or key
+        if not inject:
+            fail(f"{where}.injectKey", "must not be empty when key is empty")
         params = []
         for name in ("param1", "param2"):
             value = item.get(name, "")
@@ -201,11 +197,11 @@ def _filters(items: list, now: datetime) -> list:
         if condition is None:
             fail(f"{where}.condition", "must be one of eq, ne, lt, lte, gt, gte, contains, exists "
                  "(or =, ==, !=, <, <=, >, >=)")
-        ftype = item.get("type") or "string"
+        ftype = item.get("type", "string")
         if ftype not in FILTER_TYPES:
             fail(f"{where}.type", "must be one of string, number, time")
         comparator = item.get("comparator")
-        if comparator is None and condition == "exists":
+        if "comparator" not in item and condition == "exists":
             comparator = {"value": True}
         if not isinstance(comparator, dict):
             fail(f"{where}.comparator", 'must be an object such as {"value": 10}')
