@@ -83,6 +83,8 @@ def _config(base_url: str, options) -> SchemathesisConfig:
         "request-timeout": 15,
         "max-failures": 500,
         "suppress-health-check": ["all"],
+        # No state across runs: a cache would replay old crashes and make runs differ.
+        "cache": {"enabled": False},
         "generation": {"max-examples": options.max_examples, "deterministic": True, "database": "none"},
         "checks": checks,
         "phases": {
