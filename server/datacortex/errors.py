@@ -1,0 +1,35 @@
+"""Data Cortex's error shapes: `{"error": "..."}` for the report API, plain text for ingest.
+
+The report API answers its failures as JSON `{"error": "<message>"}` (403 when not logged
+in or not allowed). The ingest endpoint (`/{org}/1/track`) answers plain text, like its
+`OK`; backends ask for that with `details={"format": "text"}`. Never problem+json.
+"""
+from __future__ import annotations
+
+TEXT = {"format": "text"}
+
+NOT_LOGGED_IN = "Not logged in"
+NOT_JSON = "The request body is not valid JSON."
+MEDIA_TYPES = "Send the body as JSON (application/json or text/plain) or as a form (application/x-www-form-urlencoded)."
+
+
+def shape(status: int, message: str, kind: str, details=None) -> tuple[int, object]:
+    if isinstance(details, dict) and details.get("format") == "text":
+        return status, message
+    if kind == "unauthorized":
+        return 403, {"error": NOT_LOGGED_IN}
+    if kind == "forbidden":
+        return 403, {"error": message or "Forbidden"}
+    if kind == "not_found":
+        return 404, {"error": "Not found"}
+    if kind == "method_not_allowed":
+        return 405, {"error": "Method not allowed"}
+    if kind == "bad_body":
+        return 400, {"error": "The request body is not valid UTF-8."}
+    if kind == "unsupported_media_type":
+        return 400, {"error": MEDIA_TYPES}
+    if kind == "server_error":
+        return 500, {"error": "Internal server error"}
+    if kind == "conflict":
+        return 409, {"error": message or "Conflict"}
+    return (status if 400 <= status < 500 else 400), {"error": message or "Bad request"}
