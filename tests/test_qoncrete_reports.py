@@ -391,3 +391,15 @@ def test_bad_scandates_queries_name_the_field(client, query, field):
 ])
 def test_bad_mergereports_queries_name_the_field(client, body, field):
     bad(client.post(f"/v2/query/mergereports?token={MASTER}", json=body), field)
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"values": None}, "values"),
+    ({"values": [{"name": "n", "key": None, "type": "count"}]}, "values[0].key"),
+    ({"filter": [{"key": "a", "condition": "exists", "comparator": None}]}, "filter[0].comparator"),
+    ({"filter": [{"key": "a", "condition": "eq", "type": None, "comparator": {"value": "x"}}]}, "filter[0].type"),
+    ({"preprocess": [{"key": "a", "injectKey": None, "func": "ua_parse"}]}, "preprocess[0].injectKey"),
+])
+def test_explicit_nulls_are_refused_by_name(client, changes, field):
+    sid = source(client)
+    bad(client.post(f"/v2/source/{sid}/report?token={MASTER}", json={"name": "r", "period": "1d", **changes}), field)

@@ -88,9 +88,9 @@ def _string(item: dict, name: str, where: str, *, required=True, empty=False) ->
 
 
 def _list(body: dict, name: str) -> list:
-    value = body.get(name)
-    if value is None:
+    if name not in body:
         return []
+    value = body[name]
     if not isinstance(value, list):
         fail(name, "must be an array")
     if len(value) > MAX_ITEMS:
