@@ -170,7 +170,7 @@ def _preprocess(items: list) -> list:
     for i, item in enumerate(items):
         where = f"preprocess[{i}]"
         func = item.get("func")
-        if func not in pre.FUNCTIONS:
+        if not isinstance(func, str) or func not in pre.FUNCTIONS:
             fail(f"{where}.func", f"must be one of {', '.join(pre.FUNCTIONS)}")
         key = _string(item, "key", where, required=False, empty=True)
         inject = _string(item, "injectKey", where, required=False, empty=True) or key
