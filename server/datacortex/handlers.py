@@ -87,12 +87,13 @@ def _caller(body) -> tuple[dict, dict]:
 
 
 def _json(data, status: int = 200, headers: dict | None = None) -> ConnexionResponse:
-    return ConnexionResponse(status_code=status, body=orjson.dumps(data), mimetype="application/json",
+    return ConnexionResponse(status_code=status, body=orjson.dumps(data), content_type="application/json",
                              headers=headers or {})
 
 
 def _text(text: str, status: int = 200, headers: dict | None = None) -> ConnexionResponse:
-    return ConnexionResponse(status_code=status, body=text, mimetype="text/plain", headers=headers or {})
+    return ConnexionResponse(status_code=status, body=text, content_type="text/plain; charset=utf-8",
+                              headers=headers or {})
 
 
 def _html(text: str, status: int = 200) -> ConnexionResponse:
