@@ -6,6 +6,7 @@ testing through the OpenAPI links the document declares (Schemathesis also infer
 """
 from __future__ import annotations
 
+import json
 import threading
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,15 @@ def api_conventions(ctx, response, case):
     if problems:
         raise AssertionError("\n".join(problems))
     return None
+
+
+@schemathesis.serializer("application/x-ndjson", "application/ndjson", "application/jsonl")
+def _ndjson(ctx, value) -> bytes:
+    """Newline-delimited JSON: one value a line (a list is its items, anything else one line)."""
+    if isinstance(value, str):  # already NDJSON text (e.g. the document's example)
+        return value.encode("utf-8", "surrogatepass")
+    items = value if isinstance(value, list) else [value]
+    return "".join(json.dumps(item) + "\n" for item in items).encode("utf-8", "surrogatepass")
 
 
 def _config(base_url: str, options) -> SchemathesisConfig:
@@ -166,18 +176,20 @@ def _check_name(failure) -> str:
 
 def _record(recorder, routes: Routes, profile, session, results: Results, created, seen_cases: set) -> None:
     labels: dict[str, str] = {}
+    answers: dict[str, Exchange] = {}
     for case_id, node in recorder.cases.items():
         label = node.value.operation.label
         labels[case_id] = label
-        if case_id in seen_cases:
-            continue
         interaction = recorder.interactions.get(case_id)
         if interaction is None or interaction.response is None:
             continue
-        seen_cases.add(case_id)
-        results.case(label)
         response = interaction.response
         exchange = to_exchange(response, routes, session.secrets)
+        answers[case_id] = exchange
+        if case_id in seen_cases:
+            continue
+        seen_cases.add(case_id)
+        results.case(label)
         if profile.auth_options and not _unauthenticated(response, session):
             results.statuses[response.status_code] += 1
         item = profile.created(exchange)
@@ -190,6 +202,9 @@ def _record(recorder, routes: Routes, profile, session, results: Results, create
                 info = check.failure_info
                 name = CONVENTIONS if check.name == CONVENTIONS else check.name
                 message = info.failure.message or ""
+                answered = answers.get(case_id)
+                if answered is not None and name != CONVENTIONS:
+                    message = message.rstrip() + "\nanswer: " + answered.summary()
                 results.check(label, False, Failure(
                     check=f"{profile.name}.conventions" if name == CONVENTIONS else name,
                     operation=label, title=info.failure.title if name != CONVENTIONS else message.splitlines()[0],

@@ -62,6 +62,9 @@ class Exchange:
         if self.status is None:
             return "no answer"
         text = self.body[:MAX_BODY].decode("utf-8", "replace")
+        for secret in self.secrets:
+            if len(secret) > 3:
+                text = text.replace(secret, "***")
         more = "..." if len(self.body) > MAX_BODY else ""
         return f"{self.status} {self.content_type or '(no content type)'} {text}{more}"
 

@@ -89,7 +89,9 @@ class Profile:
     def secrets(self, creds: dict[str, str | None], headers: dict[str, str]) -> tuple[str, ...]:
         """Values never written into reports (credentials, tokens)."""
         values = [v for o in self.auth_options if o.secret for v in [creds.get(o.name)] if v]
-        return tuple(values) + tuple(v for v in headers.values() if v)
+        values += [v for v in headers.values() if v]
+        values += [v.split(" ", 1)[1] for v in headers.values() if v and " " in v]  # "Bearer <token>"
+        return tuple(values)
 
     # -- checks --------------------------------------------------------------------------
     def conventions(self, exchange: "Exchange") -> list[str]:

@@ -1,0 +1,84 @@
+"""The conformance kit against Qoncrete: its scenarios pass the twin and name planted faults.
+
+The full Schemathesis run is left to `apitwin conform qoncrete` by hand (about a minute);
+here the conventions and scenarios run, which is where a planted fault must be named.
+"""
+from __future__ import annotations
+
+import pytest
+
+from apitwin.conformance.cli import main as conform
+from apitwin.server.core.app import create
+from apitwin.server.core.api import available
+
+from test_conformance_monarc import failures_section, rewrite_json, serving
+
+pytestmark = pytest.mark.skipif("qoncrete" not in available(), reason="the Qoncrete twin is not there")
+
+LOGIN = ["--email", "demo@qoncrete.test", "--password", "demo1234"]
+
+
+def run_kit(capsys, url, *extra):
+    code = conform(["qoncrete", "--base-url", url, *LOGIN, "--scenarios-only", *extra])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_scenarios_pass_against_apitwin_qoncrete(capsys):
+    _, app = create("qoncrete")
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url)
+    assert code == 0, out[-4000:]
+    for name in ("refused_token_stays_refused", "source_created_listed_updated_deleted",
+                 "store_item_round_trip", "private_objects"):
+        line = next(l for l in out.splitlines() if l.startswith(name))
+        assert "passed" in line, line
+    # What the run created was deleted; users cannot be.
+    assert "created object(s) deleted, 1 left" in out and "user conform-" in out
+
+
+def test_wrong_password_exits_2(capsys):
+    _, app = create("qoncrete")
+    with serving(app) as url:
+        code = conform(["qoncrete", "--base-url", url, "--email", "demo@qoncrete.test", "--password", "wrong"])
+    err = capsys.readouterr().err
+    assert code == 2 and "login refused (POST /v2/user/login as demo@qoncrete.test answered 401" in err
+
+
+def test_update_not_visible_is_named(capsys):
+    twin, app = create("qoncrete")
+    # The update answers as if applied, but nothing is stored.
+    twin.backend.update_source = lambda *args, **kwargs: twin.backend.get_source(*args[:2])
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url)
+    assert code == 1
+    assert "the update is not visible when the source is fetched again" in failures_section(out)
+
+
+def test_private_source_readable_by_another_user_is_named(capsys):
+    _, app = create("qoncrete")
+
+    def reveal(status, body):  # 403/404 to the other user becomes the source itself
+        return (200, {"_id": "leaked"}, None) if status in (403, 404) else (status, body, None)
+
+    with serving(rewrite_json(app, "/v2/source/", "GET", reveal)) as url:
+        code, out, _ = run_kit(capsys, url)
+    assert code == 1
+    failures = failures_section(out)
+    assert "another user read a private source (200)" in failures
+
+
+def test_problem_json_errors_are_named(capsys):
+    _, app = create("qoncrete")
+
+    def as_problem(status, body):
+        if status == 401:
+            return 401, {"type": "about:blank", "title": "Unauthorized", "status": 401}, "application/problem+json"
+        return status, body, None
+
+    with serving(rewrite_json(app, "/v2/source", "GET", as_problem)) as url:
+        code, out, _ = run_kit(capsys, url)
+    assert code == 1
+    failures = failures_section(out)
+    assert "[qoncrete.conventions] GET /v2/source: 401 error with content type application/problem+json" in failures
+    assert "is not Qoncrete's {\"code\": <status>, \"text\": \"...\"}" in failures
