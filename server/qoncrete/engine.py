@@ -115,6 +115,18 @@ class ReportRows:
         self.kinds = [vtype for _, vtype, _ in compiled.values]
         self.levels: list[dict[datetime, dict[tuple, Row]]] = [{} for _ in range(compiled.depth + 1)]
         self.row_count = 0
+        self._by_path: dict[tuple[int, datetime], tuple[int, list]] = {}
+
+    def rows_by_path(self, level: int, bucket: datetime) -> list:
+        """The rows of one level and bucket sorted by group values (kept until a row is added)."""
+        rows = self.levels[level].get(bucket)
+        if not rows:
+            return []
+        cached = self._by_path.get((level, bucket))
+        if cached is None or cached[0] != len(rows):
+            ordered = [rows[path] for path in sorted(rows)]
+            cached = self._by_path[(level, bucket)] = (len(rows), ordered)
+        return cached[1]
 
     def prepare(self, event: dict, at: datetime, now: datetime) -> dict | None:
         """The event after pre-processing, or None when a filter drops it."""

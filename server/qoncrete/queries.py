@@ -9,7 +9,7 @@ from datetime import datetime
 import orjson
 
 from .definition import fail
-from .engine import ReportRows, Row, encode_key, group_text
+from .engine import _RESULT, ReportRows, Row, encode_key, group_text
 from .periods import TIMELESS, TimeError, label, parse_shift, parse_time, shift
 
 COMPARISONS = {
@@ -20,6 +20,7 @@ COMPARISONS = {
     "ne": lambda a, b: a != b,
 }
 MAX_COUNT = 1000
+_LOWEST = float("-inf")
 MAX_EXPORT = 100000
 
 
@@ -100,11 +101,21 @@ def _passes(row: Row, checks: list, kinds: list) -> bool:
     return True
 
 
-def _sort_value(row: Row, pos: int, kinds: list):
-    if pos < 0:
-        return row.path
-    value = row.column(pos, kinds)
-    return (value is not None, value if value is not None else 0)
+def column_values(candidates: list, pos: int, kinds: list) -> list:
+    """Column `pos` of each row, for sorting (a null value sorts below every number)."""
+    if pos == 0:
+        return [r.count for r in candidates]
+    if pos == 1:
+        return [r.children for r in candidates]
+    kind, i = kinds[pos - 2], pos - 2
+    if kind in ("count", "sum", "min", "max"):  # the result is the state's first slot
+        values = [r.states[i][0] for r in candidates]
+    elif kind == "unique":
+        return [len(r.states[i]) for r in candidates]
+    else:
+        result = _RESULT[kind]
+        values = [result(r.states[i]) for r in candidates]
+    return [_LOWEST if v is None else v for v in values]
 
 
 query_time = _time
@@ -135,7 +146,7 @@ def scan_keys(rows: ReportRows, body, now: datetime, *, names: dict | None = Non
     descending = _order(body, n("sortType"), "desc", where)
     pos = _int(body, n("sortPos"), 0, -1, rows.c.columns - 1, where)
     checks = row_filters(body, rows, where)
-    candidates = list(rows.levels[level].get(bucket, {}).values())
+    candidates = rows.rows_by_path(level, bucket)  # ordered by group values
     if search:
         prefix = f"{level}!"
         if search.startswith(prefix):
@@ -144,15 +155,14 @@ def scan_keys(rows: ReportRows, body, now: datetime, *, names: dict | None = Non
             candidates = [r for r in candidates if r.text.startswith(search)]
     if checks:
         candidates = [r for r in candidates if _passes(r, checks, rows.kinds)]
-    wanted = cursor + count + 1
-    kinds = rows.kinds
-    key = (lambda r: r.path) if pos < 0 else (lambda r: _sort_value(r, pos, kinds))
-    if wanted < len(candidates) // 4:
-        # Ties are broken by key, so pages are stable.
-        chosen = (heapq.nlargest if descending else heapq.nsmallest)(
-            wanted, candidates, key=lambda r: (key(r), r.path) if descending else (key(r), r.path))
+    end = cursor + count + 1
+    if pos < 0:
+        chosen = candidates[::-1][:end] if descending else candidates[:end]
     else:
-        chosen = sorted(candidates, key=lambda r: (key(r), r.path), reverse=descending)
+        # A stable sort in C over the column: ties keep the order of group values.
+        values = column_values(candidates, pos, rows.kinds)
+        order = sorted(range(len(values)), key=values.__getitem__, reverse=descending)
+        chosen = [candidates[i] for i in order[:end]]
     page = chosen[cursor:cursor + count]
     return level, bucket, page, len(chosen) > cursor + count
 
