@@ -42,7 +42,7 @@ def wait_until_up(url: str, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            httpx.get(url, headers={"X-API-KEY": KEY}, timeout=2)
+            httpx.get(url, headers={"X-API-KEY": KEY}, timeout=30)
             return
         except httpx.TransportError:
             time.sleep(0.2)
@@ -105,7 +105,7 @@ def main() -> None:
         proc, port, stat_id = apitwin_server(size)
         try:
             base = f"http://127.0.0.1:{port}/api/v2/stats/"
-            wait_until_up(base)
+            wait_until_up(f"{base}{stat_id}/")
             rows.append((f"apitwin GET /stats/{{id}}/ ({size:,} stats)", wrk(f"{base}{stat_id}/", args.seconds)))
             if size == 100:
                 rows.append(("apitwin POST /stats/ (from 100 stats)", wrk(base, args.seconds, POST_LUA)))

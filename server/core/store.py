@@ -11,6 +11,7 @@ from typing import Any, Iterable
 
 import mongomock
 from bson import ObjectId
+from mongomock.filtering import filter_applies
 
 
 def _copy(value: Any) -> Any:
@@ -71,6 +72,8 @@ class Collection:
         limit: int = 0,
         projection: dict | None = None,
     ) -> list[dict]:
+        if not sort and not projection:
+            return self._find_in_order(query, skip, limit)
         cursor = self.raw.find(query or {}, projection)
         if sort:
             cursor = cursor.sort(sort)
@@ -80,10 +83,29 @@ class Collection:
             cursor = cursor.limit(limit)
         return list(cursor)
 
+    def _find_in_order(self, query: dict | None, skip: int, limit: int) -> list[dict]:
+        """Insertion order, stopping once the page is full and copying only what is
+        returned: mongomock's cursor filters and deep-copies the whole collection first
+        (seconds at 100,000 documents, for a page of ten)."""
+        page: list[dict] = []
+        if query and not self.raw._store._documents:
+            filter_applies(query, {})  # as mongomock does: a bad query fails even on no rows
+        for doc in self.raw._store._documents.values():
+            if query and not filter_applies(query, doc):
+                continue
+            if skip:
+                skip -= 1
+                continue
+            page.append(_copy(doc))
+            if limit and len(page) >= limit:
+                break
+        return page
+
     def count(self, query: dict | None = None) -> int:
+        documents = self.raw._store._documents
         if not query:
-            return len(self.raw._store._documents)
-        return self.raw.count_documents(query)
+            return len(documents)
+        return sum(1 for doc in documents.values() if filter_applies(query, doc))
 
     def all(self) -> list[dict]:
         return self.find()
