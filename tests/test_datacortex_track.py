@@ -123,7 +123,7 @@ def test_a_body_that_is_not_a_json_object_is_a_bad_request(client):
         assert answer.status_code == 400, content
     form = client.post("/acme/1/track", data={"api_key": MINER})
     assert form.status_code == 400
-    assert "as JSON" in form.text
+    assert "Content-type" in form.json()["error"]
 
 
 def test_a_bad_current_time_is_a_bad_request(client):

@@ -18,7 +18,7 @@ from .ingest import Ingest
 
 APP_NAME_MAX = 100
 EMAIL_MAX = 254
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL = re.compile(r"[^@]+@[^@]+")
 _DIGITS = re.compile(r"^[0-9]{1,15}$")
 
 # Messages of the 403s the document names.
@@ -104,10 +104,9 @@ class DataCortexBackend:
             raise BadRequest("email is required")
         if not isinstance(value, str):
             raise BadRequest("email must be a string")
-        email = value.strip().lower()
-        if len(email) > EMAIL_MAX or not _EMAIL.match(email):
+        if len(value) > EMAIL_MAX or not _EMAIL.fullmatch(value):
             raise BadRequest("email is not a valid email address")
-        return email
+        return value.lower()
 
     # -- sessions ----------------------------------------------------------------------
     @property
@@ -189,11 +188,12 @@ class DataCortexBackend:
         session = self.verification(key)
         if session["state"] == ACTIVE:
             return session
-        if manual_code is None or (isinstance(manual_code, str) and not manual_code.strip()):
-            raise BadRequest("Enter the manual code shown by the login.")
         if not isinstance(manual_code, (str, int)) or isinstance(manual_code, bool):
-            raise BadRequest("The manual code must be text.")
-        if str(manual_code).strip().replace(" ", "") != session["manual_code"]:
+            raise BadRequest("Enter the manual code shown by the login.")
+        code = str(manual_code).replace(" ", "")
+        if not code:
+            raise BadRequest("Enter the manual code shown by the login.")
+        if code != session["manual_code"]:
             raise Forbidden("That manual code does not match this login.")
         return self.sessions.update(key, {"state": ACTIVE, "verified_at": self.clock.now()})
 
@@ -233,11 +233,11 @@ class DataCortexBackend:
         org = parse_id(org_id, "org_id")
         if user is not None and (not self._member(user, org) or not self.organizations.exists(org)):
             raise Forbidden(CREATE_FORBIDDEN)
-        if app_name is None or (isinstance(app_name, str) and not app_name.strip()):
+        if app_name is None or app_name == "":
             raise BadRequest("app_name is required")
         if not isinstance(app_name, str):
             raise BadRequest("app_name must be a string")
-        name = app_name.strip()
+        name = app_name
         if len(name) > APP_NAME_MAX:
             raise BadRequest(f"app_name is too long ({APP_NAME_MAX} characters at most)")
         if app_id is None:

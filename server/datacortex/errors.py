@@ -10,7 +10,7 @@ TEXT = {"format": "text"}
 
 NOT_LOGGED_IN = "Not logged in"
 NOT_JSON = "The request body is not valid JSON."
-MEDIA_TYPES = "Send the body as JSON (application/json or text/plain) or as a form (application/x-www-form-urlencoded)."
+MEDIA_TYPES = "Unsupported Content-Type: see the request body types of this operation."
 
 
 def shape(status: int, message: str, kind: str, details=None) -> tuple[int, object]:
@@ -27,7 +27,8 @@ def shape(status: int, message: str, kind: str, details=None) -> tuple[int, obje
     if kind == "bad_body":
         return 400, {"error": "The request body is not valid UTF-8."}
     if kind == "unsupported_media_type":
-        return 400, {"error": MEDIA_TYPES}
+        # Connexion's message names the type sent and the types expected.
+        return 400, {"error": message or MEDIA_TYPES}
     if kind == "server_error":
         return 500, {"error": "Internal server error"}
     if kind == "conflict":

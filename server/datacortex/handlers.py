@@ -14,7 +14,7 @@ from apitwin.server.core.context import backend
 from apitwin.server.core.errors import BadRequest, DomainError
 
 from . import pages
-from .errors import NOT_JSON, TEXT
+from .errors import NOT_JSON
 
 COOKIE = "session_key"
 
@@ -46,7 +46,7 @@ def _body_fields(body) -> dict:
     if body is None:
         return {}
     if isinstance(body, dict):
-        return {key: _first(value) for key, value in body.items()}
+        return {key: _first(value) for key, value in body.items()} if _is_form() else body
     if isinstance(body, bytes) and not _is_json_type():
         if not body.strip():
             return {}
@@ -76,8 +76,10 @@ def _fields(body) -> dict:
 
 
 def _session_key(fields: dict):
-    key = fields.get("session_key")
-    return key if key not in (None, "") else request.cookies.get(COOKIE)
+    """The key sent in the body or the query (even an empty or wrong one), else the cookie's."""
+    if "session_key" in fields:
+        return fields["session_key"]
+    return request.cookies.get(COOKIE)
 
 
 def _caller(body) -> tuple[dict, dict]:
@@ -148,8 +150,8 @@ async def logout(body=None):
     return _text("OK", headers={"Set-Cookie": f"{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"})
 
 
-async def get_user(body=None):
-    _, user = _caller(body)
+async def get_user():
+    _, user = _caller(None)
     orgs = backend().organizations_of(user)
     return _json({
         "user_id": user["_id"],
@@ -160,8 +162,9 @@ async def get_user(body=None):
 
 
 # -- apps ------------------------------------------------------------------------------
-async def list_or_create_apps(body=None):
-    fields, user = _caller(body)
+async def list_or_create_apps():
+    # A GET: the fields come in the query string (a body is not read).
+    fields, user = _caller(None)
     if "app_name" in fields:
         app = backend().create_app(user, fields.get("org_id"), fields.get("app_name"))
         return _json({"app_id": app["_id"]})
@@ -183,10 +186,8 @@ async def delete_app(app_id, body=None):
 
 # -- ingest ----------------------------------------------------------------------------
 async def track(org_name):
-    # No `body` argument: Connexion then leaves a JSON or text body unread, and the bundle
-    # is read as JSON whatever its content type. A form was already parsed as a form.
-    if _is_form():
-        raise BadRequest("Bad Request: send the bundle as JSON (text/plain or application/json)", TEXT)
+    # No `body` argument: Connexion then leaves the body unread (text/plain or JSON, the
+    # only types the spec lets through), and the bundle is read here as JSON.
     body = await request.body()
     backend().ingest.track(org_name, body, _query().get("current_time"))
     return _text("OK")

@@ -71,26 +71,26 @@ def check_event(raw, index: int) -> dict:
     if kind not in EVENT_TYPES:
         raise _bad(f"{where}.type must be one of {', '.join(EVENT_TYPES)}")
     event = {"type": kind}
-    if raw.get("event_index") is not None:
+    if "event_index" in raw:
         value = raw["event_index"]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise _bad(f"{where}.event_index must be a non-negative integer")
         event["event_index"] = value
-    if raw.get("event_datetime") is not None:
+    if "event_datetime" in raw:
         event["event_datetime"] = _datetime(raw["event_datetime"], f"{where}.event_datetime")
     for name in SHORT_STRINGS:
-        if raw.get(name) is not None:
+        if name in raw:
             event[name] = _string(raw[name], f"{where}.{name}", SHORT_MAX)
     for name in LONG_STRINGS:
-        if raw.get(name) is not None:
+        if name in raw:
             event[name] = _string(raw[name], f"{where}.{name}", LONG_MAX)
     for name in NUMBERS:
-        if raw.get(name) is not None:
+        if name in raw:
             value = raw[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise _bad(f"{where}.{name} must be a number")
             event[name] = value
-    if raw.get("to_list") is not None:
+    if "to_list" in raw:
         values = raw["to_list"]
         if not isinstance(values, list) or len(values) > MAX_EVENTS:
             raise _bad(f"{where}.to_list must be a list of at most {MAX_EVENTS} tags")
@@ -108,11 +108,11 @@ def check_bundle(payload: dict) -> tuple[dict, list[dict]]:
     """The bundle's device fields and its events, or a 400 naming the first problem."""
     fields = {}
     device_tag = payload.get("device_tag")
-    if device_tag is None or device_tag == "":
+    if "device_tag" not in payload or device_tag == "":
         raise _bad("device_tag is required")
     fields["device_tag"] = _string(device_tag, "device_tag", TAG_MAX)
     for name in BUNDLE_STRINGS:
-        if payload.get(name) is not None:
+        if name in payload:
             limit = TAG_MAX if name == "user_tag" else BUNDLE_STRING_MAX
             fields[name] = _string(payload[name], name, limit)
     events = payload.get("events")
