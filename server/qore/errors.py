@@ -1,0 +1,30 @@
+"""Laravel's error shapes: `{"message": ...}`, and `{"message", "errors"}` for 422. Never problem+json."""
+from __future__ import annotations
+
+UNAUTHENTICATED = "Unauthenticated."
+UNAUTHORIZED = "This action is unauthorized."
+
+
+def shape(status: int, message: str, kind: str, details=None) -> tuple[int, dict]:
+    if kind == "invalid":
+        if isinstance(details, dict):
+            return 422, {"message": message or "The given data was invalid.", "errors": details}
+        # Connexion's own validation (never on, as the backend validates): still Laravel's shape.
+        return 422, {"message": message or "The given data was invalid.", "errors": {}}
+    if kind == "unauthorized":
+        return 401, {"message": UNAUTHENTICATED}
+    if kind == "forbidden":
+        return 403, {"message": UNAUTHORIZED}
+    if kind == "not_found":
+        return 404, {"message": message if message.startswith("No query results") else "Not Found"}
+    if kind == "method_not_allowed":
+        return 405, {"message": message if message.startswith("The ") else "The method is not supported for this route."}
+    if kind == "conflict":
+        return 409, {"message": message}
+    if kind == "unsupported_media_type":
+        return 415, {"message": "Unsupported Media Type"}
+    if kind == "bad_body":
+        return 400, {"message": "The request body is not valid UTF-8."}
+    if kind == "server_error":
+        return 500, {"message": "Server Error"}
+    return (status if 400 <= status < 500 else 400), {"message": message or "Bad Request"}
