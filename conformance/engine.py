@@ -114,6 +114,8 @@ def run_schemathesis(spec: dict, base_url: str, profile: "Profile", session: "Se
     schema = schemathesis.openapi.from_dict(spec, config=_config(base_url, options))
     if options.read_only:
         schema = schema.include(method=list(SAFE_METHODS))
+    if profile.excluded_operations:
+        schema = schema.exclude(operation_id=list(profile.excluded_operations))
 
     class KitAuth:
         """The session's credentials; a fresh login when Schemathesis gets 401/403 mid-run."""
@@ -168,6 +170,8 @@ def run_schemathesis(spec: dict, base_url: str, profile: "Profile", session: "Se
 
 
 def _check_name(failure) -> str:
+    if CONVENTIONS in (getattr(failure, "title", "") or ""):
+        return CONVENTIONS
     return {
         "RejectedPositiveData": "positive_data_acceptance",
         "AcceptedNegativeData": "negative_data_rejection",

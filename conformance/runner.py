@@ -43,6 +43,8 @@ def run(options: Options, out=None) -> tuple[int, Results | None]:
     results = Results(api=options.api, base_url=options.base_url, seed=options.seed, read_only=options.read_only)
     for name, why in profile.skipped_checks.items():
         results.notes.append(f"Schemathesis check {name} not run for {options.api}: {why}")
+    for name, why in profile.excluded_operations.items():
+        results.notes.append(f"Schemathesis does not call {name}: {why}")
     session = Session(options.base_url, profile, options.creds, results, Routes(spec))
     created: list[Created] = []
     try:

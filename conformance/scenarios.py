@@ -71,28 +71,32 @@ class Session:
 
     # -- requests ------------------------------------------------------------------------
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
-                content: bytes | str | None = None, headers: dict | None = None, auth: bool = True,
-                check: bool = True, count: bool = True) -> Exchange:
+                content: bytes | str | None = None, data: dict | None = None, headers: dict | None = None,
+                auth: bool = True, check: bool = True, count: bool = True) -> Exchange:
         """Send a request; with `auth`, retried once after a new login on 401/403."""
-        exchange = self._send(method, path, params, json, content, headers, auth)
+        exchange = self._send(method, path, params, json, content, data, headers, auth)
         if auth and exchange.status in self.profile.refused_statuses:
             self.login()
-            exchange = self._send(method, path, params, json, content, headers, auth)
+            exchange = self._send(method, path, params, json, content, data, headers, auth)
         if auth and count and exchange.status is not None:
             self.results.statuses[exchange.status] += 1
         if check:
             self.check_conventions(exchange)
         return exchange
 
-    def _send(self, method, path, params, json, content, headers, auth) -> Exchange:
+    def _send(self, method, path, params, json, content, data, headers, auth) -> Exchange:
         merged = dict(self.auth_headers()) if auth else {}
         merged.update(headers or {})
-        request = self.http.build_request(method, path, params=params, json=json, content=content, headers=merged)
+        request = self.http.build_request(method, path, params=params, json=json, content=content, data=data,
+                                          headers=merged)
         route = self.routes.find(method, request.url.path)
         try:
             response = self.http.send(request)
         except httpx.TransportError as exc:
             raise Unreachable(f"{method} {request.url}: {exc.__class__.__name__}: {exc}") from exc
+        finally:
+            # No cookie jar: every request carries exactly the credentials it was given.
+            self.http.cookies.clear()
         return Exchange(
             method=method.upper(), url=str(request.url), request_headers=dict(request.headers),
             request_body=request.content or None, status=response.status_code,

@@ -72,6 +72,9 @@ class Profile:
     deviations: tuple[Deviation, ...] = ()
     # Schemathesis checks that do not apply to this API, with the reason (shown in the report).
     skipped_checks: dict[str, str] = {}
+    # Operations (operationId -> reason) Schemathesis must not call, e.g. a logout that would
+    # end the run's own session; scenarios may still exercise them on sessions of their own.
+    excluded_operations: dict[str, str] = {}
 
     # -- credentials ---------------------------------------------------------------------
     def missing_credentials(self, creds: dict[str, str | None]) -> str | None:
