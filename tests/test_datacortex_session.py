@@ -191,3 +191,17 @@ def test_no_session_at_all_is_not_logged_in(client):
     answer = client.get("/api/1/user")
     assert answer.status_code == 403
     assert answer.json() == {"error": "Not logged in"}
+
+
+@pytest.mark.parametrize("content", [b"{nope", b"\x00", b"null"])
+def test_a_malformed_json_body_is_a_bad_request_and_logs_nobody_out(client, content):
+    answer = client.post("/api/1/logout", params={"session_key": ALICE}, content=content,
+                         headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "The request body is not valid JSON (a JSON object is expected)."}
+    assert client.get("/api/1/user", params={"session_key": ALICE}).status_code == 200
+
+
+def test_an_empty_json_body_is_no_fields(client):
+    answer = client.post("/api/1/logout", params={"session_key": ALICE}, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 200

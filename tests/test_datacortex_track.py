@@ -108,6 +108,9 @@ def test_a_key_not_of_an_app_of_the_organization_is_forbidden(client, org, key):
     ({"device_tag": ""}, "device_tag is required"),
     ({"device_tag": 5}, "device_tag must be a string"),
     ({"user_tag": "u" * 63}, "user_tag is longer than 62"),
+    ({"events": [{"type": "event", "to_list": None}]}, "to_list must be a list"),
+    ({"events": [{"type": "event", "kingdom": None}]}, "kingdom must be a string"),
+    ({"device_tag": None}, "device_tag must be a string"),
 ])
 def test_a_bad_bundle_is_a_bad_request(client, changes, words):
     answer = client.post("/acme/1/track", json=bundle(**changes))

@@ -9,7 +9,7 @@ from __future__ import annotations
 TEXT = {"format": "text"}
 
 NOT_LOGGED_IN = "Not logged in"
-NOT_JSON = "The request body is not valid JSON."
+NOT_JSON = "The request body is not valid JSON (a JSON object is expected)."
 MEDIA_TYPES = "Unsupported Content-Type: see the request body types of this operation."
 
 

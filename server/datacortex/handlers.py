@@ -44,6 +44,10 @@ def _body_fields(body) -> dict:
     takes it as its `body` argument instead of reading the stream again.
     """
     if body is None:
+        # The spec's `x-nullable` makes Connexion give None (not {}) for a JSON body it
+        # could not parse; an empty body has no length.
+        if _is_json_type() and _has_content():
+            raise BadRequest(NOT_JSON)
         return {}
     if isinstance(body, dict):
         return {key: _first(value) for key, value in body.items()} if _is_form() else body
@@ -57,6 +61,11 @@ def _body_fields(body) -> dict:
         if isinstance(body, dict):
             return body
     raise BadRequest("The request body must be a JSON object.")
+
+
+def _has_content() -> bool:
+    length = request.headers.get("content-length", "0").strip()
+    return (length.isdigit() and int(length) > 0) or "transfer-encoding" in request.headers
 
 
 def _is_json_type() -> bool:
