@@ -294,3 +294,16 @@ def test_unknown_route_and_method_answer_in_qoncrete_shape(client):
     error(client.get(f"/v2/source/not-a-uuid?token={MASTER}"), 404)
     error(client.post(f"/v2/source?token={MASTER}", content=b"\xff\xfe", headers={"Content-Type": "application/json"}),
           400, "body:")
+
+
+def test_admin_reset_brings_back_the_fixtures_and_empties_the_engine(client):
+    sid = new_source(client)["_id"]
+    assert client.post(f"/{SOURCE}?token={WRITE}", json={"a": 1}).status_code == 204
+    assert client.get(f"/v2/source/{SOURCE}?token={MASTER}").json()["_extra"]["count"] == 3001
+    r = client.post("/__apitwin/reset")
+    assert r.status_code == 200 and r.json()["collections"]["sources"] == 1
+    assert client.get(f"/v2/source/{SOURCE}?token={MASTER}").json()["_extra"]["count"] == 3000
+    assert client.get(f"/v2/source/{sid}?token={MASTER}").status_code == 404
+    state = client.get("/__apitwin/state").json()
+    assert state["summary"]["sources"][SOURCE]["events"] == 3000
+    assert set(state["summary"]["sources"][SOURCE]["reports"]) == {BY_COUNTRY, BROWSERS}

@@ -791,15 +791,20 @@ class QoncreteBackend:
                 self.create_source_share(caller, share["sourceId"], share)
 
     def accounts(self) -> list[str]:
+        seeded = json.loads((FIXTURES_DIR / "qoncrete" / "accounts.json").read_text())
+        passwords = {user["email"]: user["password"] for user in seeded["users"]}
         lines = []
         for user in self.users.find(sort=[("email", 1)]):
-            lines.append(f"user {user['email']} (password in fixtures/qoncrete/accounts.json)")
+            password = passwords.get(user["email"])
+            lines.append(f"user {user['email']}" + (f" / {password}" if password else ""))
             for token in self.tokens.find({"userId": user["_id"]}):
                 lines.append(f"  ?token={token['_id']} ({token['name']}, access {token['access']})")
         return lines
 
     def summary(self) -> dict:
         figures = {}
+        for source in self.sources.find():
+            self._purge(source)
         for sid, data in self.data.items():
             figures[sid] = {"events": data.count, "retained": len(data.events), "size": data.size,
                             "reports": {rid: rows.row_count for rid, rows in data.reports.items()}}
