@@ -1,0 +1,17 @@
+"""OpenGrid REST Service 1.4.0 (seed 004): users, groups, saved queries, datasets."""
+from apitwin.server.core.api import ApiDefinition
+
+from . import errors
+from .backend import DEFAULT_SECRET, OpenGridBackend
+
+DEFINITION = ApiDefinition(
+    name="opengrid",
+    title="OpenGrid REST Service 1.4.0",
+    default_port=8004,
+    backend=OpenGridBackend,
+    errors=errors,
+    handlers="apitwin.server.opengrid.handlers",
+    # The handlers validate, answering the service's own errors (HTTP 200 + code 0300).
+    validate_requests=False,
+    settings={"jwt_secret": DEFAULT_SECRET, "regex_budget_seconds": 2.0},
+)

@@ -1,0 +1,270 @@
+"""OpenGrid's query language: `q`, `n`, `s` and ids as the real service reads them. No HTTP.
+
+`q` is MongoDB filter JSON (with extended JSON `{"$oid": ...}` and `{"$date": ...}`),
+evaluated by mongomock. Before mongomock sees it:
+- operators that execute code (`$where`, `$function`, `$accumulator`, `$expr`) are refused;
+- every `$regex` becomes a `BoundedRegex`, matched by the `regex` module under a time
+  budget per request, so a pattern with catastrophic backtracking answers an error instead
+  of hanging the server.
+"""
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timezone
+
+import orjson
+import regex
+from bson import ObjectId
+from bson.regex import Regex
+
+from .errors import ClientError, DataError
+
+CODE_OPERATORS = ("$where", "$function", "$accumulator", "$expr")
+REGEX_BUDGET_SECONDS = 2.0
+MAX_PATTERN_LENGTH = 2000
+_HEX24 = re.compile(r"^[0-9a-fA-F]{24}$")
+_FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE}
+
+
+class RegexTimeout(Exception):
+    """A `$regex` used up the request's matching budget."""
+
+
+class Budget:
+    """The time left for regular-expression matching in one request."""
+
+    def __init__(self, seconds: float = REGEX_BUDGET_SECONDS) -> None:
+        self.deadline = time.monotonic() + seconds
+
+    def left(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise RegexTimeout()
+        return left
+
+
+class _Matcher:
+    def __init__(self, compiled, budget: Budget) -> None:
+        self.compiled = compiled
+        self.budget = budget
+
+    def search(self, text):
+        try:
+            return self.compiled.search(text, timeout=self.budget.left())
+        except TimeoutError:
+            raise RegexTimeout() from None
+
+
+class BoundedRegex(Regex):
+    """A bson Regex that mongomock compiles (`try_compile`) into a time-bounded matcher."""
+
+    def __init__(self, pattern: str, flags: int = 0, budget: Budget | None = None) -> None:
+        super().__init__(pattern, flags)
+        self.budget = budget or Budget()
+        self._matcher = None
+
+    def try_compile(self):
+        if self._matcher is None:
+            self._matcher = _Matcher(regex.compile(self.pattern, self.flags), self.budget)
+        return self._matcher
+
+    def __deepcopy__(self, memo):  # mongomock copies filters; keep the budget shared
+        return self
+
+
+# -- ids ---------------------------------------------------------------------------------
+def parse_id(raw: str) -> ObjectId:
+    """`{"$oid":"<24 hex>"}` (URL-decoded already) or a bare 24-hex id -> ObjectId."""
+    text = (raw or "").strip()
+    if _HEX24.match(text):
+        return ObjectId(text)
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        value = None
+    if isinstance(value, dict) and isinstance(value.get("$oid"), str) and _HEX24.match(value["$oid"]):
+        return ObjectId(value["$oid"])
+    raise ClientError(f"Invalid object id {raw}: expected {{\"$oid\":\"<24 hex digits>\"}} or 24 hex digits.")
+
+
+# -- extended JSON -----------------------------------------------------------------------
+def parse_date(value):
+    """An ISO 8601 text or epoch milliseconds -> naive UTC datetime, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return datetime.fromtimestamp(value / 1000, timezone.utc).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, dict) and "$numberLong" in value:
+        try:
+            return parse_date(int(value["$numberLong"]))
+        except (TypeError, ValueError):
+            return None
+    if isinstance(value, str):
+        return parse_date_text(value)
+    return None
+
+
+_DATE_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
+                 "%m/%d/%Y")
+
+
+def parse_date_text(text: str):
+    text = text.strip()
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        value = None
+        for fmt in _DATE_FORMATS:
+            try:
+                value = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def from_extended(value):
+    """Extended JSON values (`$oid`, `$date`) of a parsed document -> BSON values."""
+    if isinstance(value, dict):
+        if len(value) == 1 and "$oid" in value and isinstance(value["$oid"], str) and _HEX24.match(value["$oid"]):
+            return ObjectId(value["$oid"])
+        if len(value) == 1 and "$date" in value:
+            date = parse_date(value["$date"])
+            if date is None:
+                raise ClientError(f"Invalid $date value: {orjson.dumps(value['$date']).decode()}")
+            return date
+        return {key: from_extended(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_extended(item) for item in value]
+    return value
+
+
+def to_extended(value):
+    """BSON values -> the service's JSON (`{"$oid": ...}`, `{"$date": ...}`)."""
+    if isinstance(value, dict):
+        return {key: to_extended(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_extended(item) for item in value]
+    if isinstance(value, ObjectId):
+        return {"$oid": str(value)}
+    if isinstance(value, datetime):
+        return {"$date": value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"}
+    return value
+
+
+def parse_json_object(text: str | None, name: str, *, error=DataError) -> dict:
+    """A JSON object parameter; missing or empty means `{}`."""
+    if text is None or text.strip() == "":
+        return {}
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise error(f"Invalid JSON in parameter {name}: {exc}") from None
+    if not isinstance(value, dict):
+        raise error(f"Parameter {name} must be a JSON object.")
+    return value
+
+
+# -- q -----------------------------------------------------------------------------------
+def parse_filter(text: str | None, *, budget: Budget | None = None, date_fields=()) -> dict:
+    """`q` -> a filter mongomock can evaluate safely (bad JSON: DataError 0200)."""
+    raw = parse_json_object(text, "q")
+    return prepare_filter(raw, budget=budget, date_fields=date_fields)
+
+
+def prepare_filter(raw: dict, *, budget: Budget | None = None, date_fields=()) -> dict:
+    budget = budget or Budget()
+    return _prepare(from_extended(raw), budget, set(date_fields), None)
+
+
+def _regex_of(pattern, options, budget: Budget) -> BoundedRegex:
+    if isinstance(pattern, Regex):
+        pattern, flags = pattern.pattern, pattern.flags
+    else:
+        flags = 0
+    if not isinstance(pattern, str):
+        raise ClientError("$regex has to be a string.")
+    if options is not None and not isinstance(options, str):
+        raise ClientError("$options has to be a string.")
+    for letter in options or "":
+        if letter not in "imxsu":
+            raise ClientError(f"Invalid regular expression option: {letter}")
+        flags |= _FLAGS.get(letter, 0)
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ClientError(f"Regular expression too long (more than {MAX_PATTERN_LENGTH} characters).")
+    try:
+        compiled = BoundedRegex(pattern, flags, budget)
+        compiled.try_compile()
+    except regex.error as exc:
+        raise ClientError(f"Invalid regular expression /{pattern}/: {exc}") from None
+    return compiled
+
+
+def _date_operand(value):
+    if isinstance(value, str):
+        return parse_date_text(value) or value
+    if isinstance(value, list):
+        return [_date_operand(v) for v in value]
+    return value
+
+
+def _prepare(node, budget: Budget, date_fields: set, field: str | None):
+    if isinstance(node, list):
+        return [_prepare(item, budget, date_fields, field) for item in node]
+    if not isinstance(node, dict):
+        if field in date_fields:
+            return _date_operand(node)
+        return node
+    out = {}
+    for key, value in node.items():
+        if not isinstance(key, str):
+            raise ClientError("Filter keys must be strings.")
+        if key in CODE_OPERATORS:
+            raise ClientError(f"Operator {key} is not allowed: it executes code.")
+        if key == "$regex":
+            out[key] = _regex_of(value, node.get("$options"), budget)
+        elif key == "$options":
+            if "$regex" not in node:
+                raise ClientError("$options needs a $regex.")
+        elif key.startswith("$"):
+            out[key] = _prepare(value, budget, date_fields, field)
+        else:
+            out[key] = _prepare(value, budget, date_fields, key)
+    return out
+
+
+# -- n and s -----------------------------------------------------------------------------
+def parse_limit(raw) -> int | None:
+    """`n`: missing or 0 -> 0 (no rows), negative -> None (no limit)."""
+    if raw is None or str(raw).strip() == "":
+        return 0
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ClientError(f"Invalid value for n: {raw} (an integer is expected).") from None
+    return None if value < 0 else value
+
+
+def parse_sort(text: str | None) -> list[tuple[str, int]] | None:
+    """`s`: a sort document such as `{"date": -1}`; None when missing."""
+    if text is None or text.strip() == "":
+        return None
+    spec = parse_json_object(text, "s", error=ClientError)
+    return sort_pairs(spec)
+
+
+def sort_pairs(spec: dict) -> list[tuple[str, int]]:
+    pairs = []
+    for key, direction in spec.items():
+        if isinstance(direction, bool) or direction not in (1, -1):
+            raise ClientError(f"Invalid sort direction for {key}: use 1 or -1.")
+        pairs.append((key, int(direction)))
+    return pairs
