@@ -66,6 +66,9 @@ def run(options: Options, out=None) -> tuple[int, Results | None]:
         return EXIT_NOT_RUN, None
     finally:
         session.close()
+    if session.logins > 1:
+        results.notes.append(f"Logged in {session.logins} times: again after the deployment refused the "
+                             "credentials mid-run (or before they expired)")
     _all_refused(profile, results)
     results.finished = time.time()
     print(results.render_text(), file=out)

@@ -5,6 +5,8 @@ here the conventions and scenarios run, which is where a planted fault must be n
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from apitwin.conformance.cli import main as conform
@@ -82,3 +84,20 @@ def test_problem_json_errors_are_named(capsys):
     failures = failures_section(out)
     assert "[qoncrete.conventions] GET /v2/source: 401 error with content type application/problem+json" in failures
     assert "is not Qoncrete's {\"code\": <status>, \"text\": \"...\"}" in failures
+
+
+def test_logs_in_again_when_the_token_expires_mid_run(capsys):
+    twin, app = create("qoncrete")
+    seen = {"requests": 0}
+
+    async def expire_once(scope, receive, send):
+        if scope["type"] == "http":
+            seen["requests"] += 1
+            if seen["requests"] == 12:  # the JWT the kit holds is now past its 48 hours
+                twin.clock.advance(timedelta(hours=49))
+        await app(scope, receive, send)
+
+    with serving(expire_once) as url:
+        code, out, _ = run_kit(capsys, url)
+    assert code == 0, out[-3000:]
+    assert "Logged in 2 times" in out
