@@ -406,3 +406,20 @@ def test_bad_mergereports_queries_name_the_field(client, body, field):
 def test_explicit_nulls_are_refused_by_name(client, changes, field):
     sid = source(client)
     bad(client.post(f"/v2/source/{sid}/report?token={MASTER}", json={"name": "r", "period": "1d", **changes}), field)
+
+
+def test_extreme_times_are_answered_not_crashed(client):
+    sid = source(client)
+    rid = report(client, sid, period="9999d",
+                 filter=[{"key": "t", "condition": "lt", "type": "time", "comparator": {"value": "now+9999Y"}}])
+    send(client, sid, [{"t": "0001-01-01T00:00:00+01:00", "_qtime": "0002-01-01T00:00:00Z"},
+                       {"t": "2016-01-01", "_qtime": "9999-12-31T23:59:59Z"}])
+    for at in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59Z", "now-9999Y", "now+9999W"):
+        assert client.post(f"/v2/source/{sid}/report/{rid}/scankeys?token={MASTER}",
+                           json={"at": at, "klen": 0}).status_code == 200
+    r = client.post(f"/v2/query/mergereports?token={MASTER}", json={
+        "mainReport": {"sid": sid, "rid": rid, "at": "9999-12-31T00:00:00Z", "klen": 0},
+        "subReports": [{"sid": sid, "rid": rid, "timeDiff": "+9999d"}]})
+    assert r.status_code == 200 and len(r.json()["data"]) == 2
+    r = client.post(f"/{sid}?token={WRITE}", json={"_qtime": "0001-01-01T00:00:00Z"})
+    assert r.status_code == 402

@@ -129,7 +129,12 @@ class Filter:
             actual = raw if isinstance(raw, str) else str(raw).lower() if isinstance(raw, bool) else str(raw)
         if actual is None:
             return False
-        target = self.target(now)
+        try:
+            return self._compare(actual, self.target(now))
+        except (OverflowError, TypeError):  # e.g. a time next to year 1 in another zone
+            return False
+
+    def _compare(self, actual, target) -> bool:
         cond = self.condition
         if cond == "contains":
             return str(target) in actual

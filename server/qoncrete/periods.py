@@ -20,10 +20,18 @@ class TimeError(ValueError):
     """A period, duration or time that cannot be read; the message says why."""
 
 
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
 def shift(at: datetime, amount: int, unit: str) -> datetime:
-    """`at` moved by `amount` units (months and years keep the day when they can)."""
+    """`at` moved by `amount` units (months and years keep the day when they can), kept
+    within the years 1-9999."""
     if unit in _SECONDS:
-        return at + timedelta(seconds=amount * _SECONDS[unit])
+        try:
+            return at + timedelta(seconds=amount * _SECONDS[unit])
+        except OverflowError:
+            return LATEST if amount > 0 else EARLIEST
     months = amount * (12 if unit == "Y" else 1)
     index = at.year * 12 + at.month - 1 + months
     year, month = divmod(index, 12)
@@ -57,6 +65,12 @@ class Period:
         """The start of the bucket holding `at`."""
         if self.timeless:
             return TIMELESS
+        try:
+            return self._floor(at)
+        except (OverflowError, ValueError, OSError):  # a bucket starting before year 1
+            return EARLIEST
+
+    def _floor(self, at: datetime) -> datetime:
         unit, n = self.unit, self.amount
         if unit in ("m", "h", "d"):
             size = n * _SECONDS[unit]
@@ -73,15 +87,13 @@ class Period:
         year = at.year - at.year % n
         return datetime(max(year, 1), 1, 1, tzinfo=UTC)
 
-    def next(self, bucket: datetime) -> datetime:
-        return bucket if self.timeless else shift(bucket, self.amount, self.unit)
-
 
 def label(bucket: datetime) -> str:
     """A bucket as written in row keys: `2016-11-26T16:00:00Z`."""
     if bucket == TIMELESS:
         return TIMELESS_LABEL
-    return bucket.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (f"{bucket.year:04d}-{bucket.month:02d}-{bucket.day:02d}"
+            f"T{bucket.hour:02d}:{bucket.minute:02d}:{bucket.second:02d}Z")
 
 
 def parse_shift(text) -> tuple[int, str]:
