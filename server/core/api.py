@@ -5,11 +5,10 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import yaml
-
 from apitwin import OPENAPI_DIR
 
 from .clock import Clock
+from .documents import load_document
 from .store import Store
 
 # Every API of the project, in the order `apitwin serve` lists them.
@@ -40,8 +39,7 @@ class ApiDefinition:
         return OPENAPI_DIR / f"{self.name}.yaml"
 
     def load_spec(self) -> dict:
-        with open(self.spec_path, encoding="utf-8") as f:
-            return yaml.safe_load(f)
+        return load_document(self.spec_path)
 
 
 class Twin:

@@ -5,7 +5,6 @@ import logging
 from pathlib import Path
 
 import connexion
-import yaml
 from connexion.datastructures import MediaTypeDict
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
@@ -13,6 +12,7 @@ from connexion.validators import VALIDATOR_MAP, ParameterValidator
 
 from . import errors, speedups
 from .api import ApiDefinition, Twin
+from .documents import load_document
 from .journal import Journal
 from .middleware import TwinMiddleware
 from .routes import RouteTable
@@ -46,8 +46,7 @@ _BACKEND_VALIDATES = {
 
 
 def load_admin_spec() -> dict:
-    with open(ADMIN_SPEC, encoding="utf-8") as f:
-        return yaml.safe_load(f)
+    return load_document(ADMIN_SPEC)
 
 
 def served_spec(definition: ApiDefinition, settings: dict) -> dict:
