@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import secrets
 import string
-from datetime import datetime
+from datetime import datetime, timezone
 
 from apitwin.server.core.errors import Invalid, NotFound
 
@@ -123,7 +123,8 @@ class Accounts:
         if row is None or (token_id and str(row["_id"]) != token_id):
             return None
         now = self.clock.now()
-        if row["expires_at"] is not None and row["expires_at"] <= now:
+        expires_at = row["expires_at"]
+        if expires_at is not None and expires_at.replace(tzinfo=timezone.utc) <= now:  # stored naive UTC
             return None
         user = self.users.get(row["tokenable_id"])
         if user is None:

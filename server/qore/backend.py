@@ -102,7 +102,7 @@ class QoreBackend(Accounts):
         query = self.scope_query(resource, user)
         if where:
             query = {"$and": [query, where]} if query else where
-        return self.rows[resource.name].find(query, sort=[("_id", 1)])
+        return self.rows[resource.name].find(query)  # insertion order is id order
 
     def label(self, resource_name: str, row_id) -> str | None:
         resource = self.resources[resource_name]
@@ -255,7 +255,7 @@ class QoreBackend(Accounts):
         resource = self.resource(name)
         subject = to_id(row_id)
         row = self.rows[name].get(subject)
-        entries = self.log.find({"resource": name, "subject_id": subject}, sort=[("_id", -1)]) if subject is not None else []
+        entries = self.log.find({"resource": name, "subject_id": subject})[::-1] if subject is not None else []
         if row is not None:
             allowed = self.visible(resource, row, user)
         else:
