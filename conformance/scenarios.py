@@ -44,6 +44,7 @@ class Session:
         self.headers: dict[str, str] = {}
         self.logins = 0
         self._logged_in_at = 0.0
+        self._useless_logins = 0
 
     def close(self) -> None:
         self.http.close()
@@ -52,10 +53,12 @@ class Session:
     def login(self) -> dict[str, str]:
         """Log in (again); raises LoginRefused or Unreachable."""
         try:
-            self.headers = dict(self.profile.login(self.http, self.creds))
+            headers = dict(self.profile.login(self.http, self.creds))
         except httpx.TransportError as exc:
             raise Unreachable(f"{self.base_url}: {exc.__class__.__name__}: {exc}") from exc
-        self.logins += 1
+        if headers != self.headers or not self.logins:  # a static key "logs in" to the same headers
+            self.logins += 1
+        self.headers = headers
         self._logged_in_at = time.monotonic()
         return self.headers
 
@@ -75,9 +78,13 @@ class Session:
                 auth: bool = True, check: bool = True, count: bool = True) -> Exchange:
         """Send a request; with `auth`, retried once after a new login on 401/403."""
         exchange = self._send(method, path, params, json, content, data, headers, auth)
-        if auth and exchange.status in self.profile.refused_statuses:
+        if auth and exchange.status in self.profile.refused_statuses and self._useless_logins < 3:
             self.login()
             exchange = self._send(method, path, params, json, content, data, headers, auth)
+            # Logging in again that does not help (credentials revoked, or a refusal that is
+            # about the request, not the token) is not tried forever.
+            refused = exchange.status in self.profile.refused_statuses
+            self._useless_logins = self._useless_logins + 1 if refused else 0
         if auth and count and exchange.status is not None:
             self.results.statuses[exchange.status] += 1
         if check:
