@@ -6,6 +6,9 @@ from pathlib import Path
 
 import connexion
 from connexion.datastructures import MediaTypeDict
+from connexion.middleware.lifespan import LifespanMiddleware
+from connexion.middleware.main import ConnexionMiddleware
+from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from connexion.validators import VALIDATOR_MAP, ParameterValidator
@@ -45,6 +48,16 @@ _BACKEND_VALIDATES = {
 }
 
 
+def _middlewares(validate_responses: bool) -> list:
+    """Connexion's stack less the layers this app does not use, as each costs every
+    request: the servers run with lifespan off, and answers are validated only in tests.
+    (Request validation stays: it also refuses undocumented content types.)"""
+    unused = {LifespanMiddleware}
+    if not validate_responses:
+        unused.add(ResponseValidationMiddleware)
+    return [m for m in ConnexionMiddleware.default_middlewares if m not in unused]
+
+
 def load_admin_spec() -> dict:
     return load_document(ADMIN_SPEC)
 
@@ -62,7 +75,7 @@ def build_app(twin: Twin, *, validate_responses: bool = False, quiet: bool = Tru
     admin_spec = load_admin_spec()
     routes = RouteTable(spec, admin_spec)
 
-    app = connexion.AsyncApp(f"apitwin.{definition.name}")
+    app = connexion.AsyncApp(f"apitwin.{definition.name}", middlewares=_middlewares(validate_responses))
     # Both APIs share the base path "": Connexion then hands a request no route of the
     # first matched to the second, whereas a separate mount would shadow one of them.
     # Connexion's sort of equal base paths reverses them, so the API, added second, comes
