@@ -107,8 +107,10 @@ async def _payload(kwargs: dict) -> dict:
     """The request's input: a JSON object, or form fields (with files) read as PHP does.
 
     Connexion reads the body before the handler (it parses forms for every operation), so
-    the body comes from the `body` argument Connexion gives a handler taking **kwargs, and
-    files from the UploadFile arguments.
+    the body comes from the `body` argument Connexion gives the handler, and files from
+    the UploadFile arguments of a handler taking **kwargs. Handlers whose query parameters
+    are typed take `body` only: with **kwargs Connexion would convert those parameters
+    itself and fail on bad values (`limit=null`) instead of letting us answer 422.
     """
     body = kwargs.get("body")
     mimetype = _mimetype()
@@ -260,10 +262,10 @@ async def list_resources(**kwargs):
     return {"data": [_resource_meta(r) for r in backend().resources.values()]}
 
 
-async def get_table(resource_name, table_name, **kwargs):
+async def get_table(resource_name, table_name, body=None):
     user = _user()
     b = backend()
-    params = await _params(kwargs)
+    params = await _params({"body": body})
     page = b.table(resource_name, table_name, params, user)
     resource = b.resources[resource_name]
     table, total, per_page, current, last = page["table"], page["total"], page["per_page"], page["page"], page["last_page"]
@@ -352,9 +354,9 @@ async def get_logs(resource_name, id, **kwargs):
     } for e in entries]}
 
 
-async def get_field_options(resource_name, field_name, **kwargs):
+async def get_field_options(resource_name, field_name, body=None):
     user = _user()
-    params = await _params(kwargs)
+    params = await _params({"body": body})
     query = params.get("query")
     state = params.get("state") if isinstance(params.get("state"), dict) else {}
     options = backend().options(resource_name, field_name, user, state=state,
@@ -362,17 +364,17 @@ async def get_field_options(resource_name, field_name, **kwargs):
     return {"data": options}
 
 
-async def get_create_form(resource_name, **kwargs):
+async def get_create_form(resource_name, body=None):
     user = _user()
     b = backend()
-    form = b.form(resource_name, await _params(kwargs), user)
+    form = b.form(resource_name, await _params({"body": body}), user)
     return _answer({"resource": _resource_meta(b.resources[resource_name]), **form}, ("fields",))
 
 
-async def get_edit_form(resource_name, id, **kwargs):
+async def get_edit_form(resource_name, id, body=None):
     user = _user()
     b = backend()
-    form = b.form(resource_name, await _params(kwargs), user, row_id=id)
+    form = b.form(resource_name, await _params({"body": body}), user, row_id=id)
     return _answer({"resource": _resource_meta(b.resources[resource_name]), **form}, ("fields",))
 
 
@@ -383,6 +385,6 @@ async def download_file(resource_name, id, field_name, **kwargs):
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-async def global_search(**kwargs):
+async def global_search(body=None):
     user = _user()
-    return {"data": backend().search(await _params(kwargs), user)}
+    return {"data": backend().search(await _params({"body": body}), user)}

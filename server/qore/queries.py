@@ -239,7 +239,7 @@ def form(backend, resource: Resource, params: dict, user, row: dict | None) -> d
         state = {}
     action = params.get("action")
     action_name = None
-    if action not in (None, "", []):
+    if action not in (None, "", [], {}):
         action_name = action.get("name") if isinstance(action, dict) else action
         if action_name != "reloadRelatedOptions":
             errors["action.name"] = [message("in", "action.name")]
