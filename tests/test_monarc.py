@@ -316,3 +316,8 @@ def test_empty_in_list_is_a_field_error(client):
 def test_null_uuid_means_a_generated_one(client):
     stat = client.post(STATS, json=new_stat(uuid=None), headers=KEY).json()
     assert len(stat["uuid"]) == 36
+
+
+def test_organization_body_must_be_an_object(client):
+    r = client.post("/api/v2/organizations/", json=["CASES"], headers=KEY)
+    assert r.status_code == 400 and r.json() == {"error": "JSON data must be a dict."}

@@ -70,7 +70,9 @@ class MonarcBackend:
         return org["name"] if org else None
 
     # -- organizations -----------------------------------------------------------------
-    def create_organization(self, payload: dict) -> dict:
+    def create_organization(self, payload) -> dict:
+        if not isinstance(payload, dict):
+            raise BadRequest("JSON data must be a dict.")
         problems = {}
         name = payload.get("name")
         token = payload.get("token")

@@ -87,10 +87,7 @@ async def list_organizations():
 
 
 async def create_organization():
-    body = await _json_body()
-    if not isinstance(body, dict):
-        raise BadRequest("JSON data must be a dict.")
-    return render_organization(backend().create_organization(body))
+    return render_organization(backend().create_organization(await _json_body()))
 
 
 async def get_organization(name):
