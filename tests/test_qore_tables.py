@@ -207,3 +207,17 @@ def test_global_search_finds_only_visible_rows(client):
     missing = client.get("/api/global-search", headers=ALICE)
     assert missing.status_code == 422
     assert missing.json()["errors"] == {"query": ["The query field is required."]}
+
+
+def test_json_sent_as_curls_default_form_body_is_read_as_json(client):
+    body = '{"tab": "Open", "per_page": 3, "sort_column": "code"}'
+    response = client.request("GET", PROJECTS, headers={**ALICE, "Content-Type": "application/x-www-form-urlencoded"},
+                              content=body)
+    assert response.status_code == 200
+    page = response.json()
+    assert page["meta"]["per_page"] == 3
+    assert {r["status"] for r in page["data"]} == {"open"}
+    form = client.request("GET", PROJECTS, headers={**ALICE, "Content-Type": "application/x-www-form-urlencoded"},
+                          content="search_columns[name]=e&per_page=2")
+    assert form.json()["meta"]["per_page"] == 2
+    assert all("e" in r["name"].lower() for r in form.json()["data"])
