@@ -236,7 +236,7 @@ def test_scankeys_sorts_pages_and_filters(client, pages):
     first = scankeys(client, sid, rid, at=at, count=10)
     assert [r["values"][0] for r in first["data"]] == list(range(25, 15, -1))
     assert first["hasMore"] is True and first["cursor"] == 10
-    rest = scankeys(client, sid, rid, at=at, count=10, cursor=20)
+    rest = scankeys(client, sid, rid, at=at, count=10, cursor="20")  # a numeric string is read too
     assert [r["values"][0] for r in rest["data"]] == [5, 4, 3, 2, 1]
     assert rest["hasMore"] is False and rest["cursor"] == 25
     asc = scankeys(client, sid, rid, at=at, count=3, sortType="asc", sortPos=2)

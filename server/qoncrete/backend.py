@@ -23,7 +23,7 @@ from apitwin.server.core.errors import Conflict, DomainError, Forbidden, NotFoun
 from apitwin.server.core.store import DuplicateKey
 
 from . import queries
-from .definition import CONDITIONS, DefinitionError, compile_report, fail
+from .definition import compile_report, fail
 from .engine import ReportRows, SourceData
 from .periods import TimeError, iso, parse_time, parse_ttl
 
@@ -587,12 +587,10 @@ class QoncreteBackend:
         rows = self._readable_rows(caller, source_id, report_id)
         now = self.now()
         limits = {"limit_max": queries.MAX_EXPORT, "limit_default": 10000} if export else {}
-        level, bucket, page, has_more = queries.scan_keys(rows, body, now, **limits)
+        level, bucket, page, has_more, cursor = queries.scan_keys(rows, body, now, **limits)
         if export:
             return queries.to_csv(rows, level, [(bucket, r) for r in page])
-        cursor = (body.get("cursor") or 0) if isinstance(body.get("cursor"), int) else 0
-        return {"data": [rows.render(level, bucket, r) for r in page], "hasMore": has_more,
-                "cursor": int(cursor) + len(page)}
+        return {"data": [rows.render(level, bucket, r) for r in page], "hasMore": has_more, "cursor": cursor}
 
     def scan_dates(self, caller: Caller, source_id: str, report_id: str, body, *, export=False):
         rows = self._readable_rows(caller, source_id, report_id)
@@ -614,7 +612,7 @@ class QoncreteBackend:
             fail("subReports", "must be an array of at most 10 objects")
         rows = self._readable_rows(caller, main.get("sid"), main.get("rid"), "mainReport.")
         now = self.now()
-        level, bucket, page, has_more = queries.scan_keys(
+        level, bucket, page, has_more, _ = queries.scan_keys(
             rows, main, now, names=queries.MERGE_NAMES, where="mainReport.")
         at = queries.query_time(main, "at", now, "mainReport.", default="now")  # sub buckets hold it, shifted
         data = [[rows.render(level, bucket, r) for r in page]]
@@ -811,4 +809,3 @@ class QoncreteBackend:
         return {"sources": figures}
 
 
-__all__ = ["QoncreteBackend", "CONDITIONS", "DefinitionError"]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import heapq
 import io
 from datetime import datetime
 
@@ -129,7 +128,7 @@ def bucket_at(rows: ReportRows, body: dict, name: str, now: datetime, where: str
 
 def scan_keys(rows: ReportRows, body, now: datetime, *, names: dict | None = None,
               where: str = "", limit_max: int = MAX_COUNT, limit_default: int = 20):
-    """(level, bucket, [rows], has_more) of one bucket and level, filtered, sorted, paged."""
+    """(level, bucket, [rows], has_more, next cursor) of one bucket and level, filtered, sorted, paged."""
     names = names or {}
     body = _object(body, where.rstrip(".") or "body")
     n = lambda key: names.get(key, key)  # noqa: E731
@@ -164,7 +163,7 @@ def scan_keys(rows: ReportRows, body, now: datetime, *, names: dict | None = Non
         order = sorted(range(len(values)), key=values.__getitem__, reverse=descending)
         chosen = [candidates[i] for i in order[:end]]
     page = chosen[cursor:cursor + count]
-    return level, bucket, page, len(chosen) > cursor + count
+    return level, bucket, page, len(chosen) > cursor + count, cursor + len(page)
 
 
 def _group_path(rows: ReportRows, keys, where: str) -> tuple:
