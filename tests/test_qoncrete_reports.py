@@ -423,3 +423,16 @@ def test_extreme_times_are_answered_not_crashed(client):
     assert r.status_code == 200 and len(r.json()["data"]) == 2
     r = client.post(f"/{sid}?token={WRITE}", json={"_qtime": "0001-01-01T00:00:00Z"})
     assert r.status_code == 402
+
+
+def test_ip2geo_and_replace(client):
+    sid = source(client)
+    rid = report(client, sid, period="timeless",
+                 preprocess=[{"key": "ip", "injectKey": "geo", "func": "ip2geo"},
+                             {"key": "path", "injectKey": "section", "func": "replace", "param1": "/v2", "param2": ""}],
+                 groupBy=[{"name": "where", "keys": ["geo.country", "geo.city", "section"]}])
+    send(client, sid, [{"ip": "81.2.3.4", "path": "/v2/docs"}, {"ip": "8.8.8.8", "path": "/v2/api"},
+                       {"ip": "10.0.0.1", "path": "/home"}, {"path": "/x"}])
+    assert rows_by_group(scankeys(client, sid, rid, klen=1)) == {
+        (("FR", "Paris", "/docs"),): [1, 0], (("US", "Mountain View", "/api"),): [1, 0],
+        (("", "", "/home"),): [1, 0], ((None, None, "/x"),): [1, 0]}
