@@ -46,6 +46,7 @@ def run(options: Options, out=None) -> tuple[int, Results | None]:
     for name, why in profile.excluded_operations.items():
         results.notes.append(f"Schemathesis does not call {name}: {why}")
     session = Session(options.base_url, profile, options.creds, results, Routes(spec))
+    session.strict = options.strict
     created: list[Created] = []
     try:
         try:

@@ -42,8 +42,8 @@ class Deviation:
     deviation. Each one names who should fix it; remove it once fixed.
     """
 
-    check: str
-    operation: str  # operationId
+    check: str  # a Schemathesis check, or "api_conventions" for the profile's own rules
+    operation: str  # operationId, or "*" for every operation
     why: str
     matches: Callable[[str, "Exchange"], bool]
 
@@ -100,6 +100,10 @@ class Profile:
     def conventions(self, exchange: "Exchange") -> list[str]:
         """The API's own rules every answer follows; one message per rule broken."""
         return []
+
+    def rejected(self, exchange: "Exchange") -> str | None:
+        """Whether a 2xx answer is really a rejection in this API's convention (its reason)."""
+        return None
 
     def accept(self, check: str, exchange: "Exchange") -> str | None:
         """Why a Schemathesis failure is this API's documented behaviour (None: a real failure)."""

@@ -1,0 +1,86 @@
+"""The conformance kit against OpenGrid: its scenarios pass the twin and name planted faults.
+
+OpenGrid answers handled errors with 200 and an error object; the kit reads such an answer
+as a rejection, and an HTTP 4xx for a handled error as a fault.
+"""
+from __future__ import annotations
+
+import pytest
+
+from apitwin.conformance.cli import main as conform
+from apitwin.server.core.api import available
+from apitwin.server.core.app import create
+
+from test_conformance_monarc import failures_section, rewrite_json, serving
+
+pytestmark = pytest.mark.skipif("opengrid" not in available(), reason="the OpenGrid twin is not there")
+
+
+def run_kit(capsys, url, *extra, password="admin"):
+    code = conform(["opengrid", "--base-url", url, "--username", "admin", "--password", password,
+                    "--scenarios-only", *extra])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_scenarios_pass_against_apitwin_opengrid(capsys):
+    _, app = create("opengrid")
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url)
+    assert code == 0, out[-4000:]
+    for name in ("refused_token_stays_refused", "group_created_listed_updated_deleted",
+                 "filter_returns_only_and_all", "private_datasets"):
+        line = next(l for l in out.splitlines() if l.startswith(name))
+        assert "passed" in line, line
+    assert "0 left" in out
+
+
+def test_wrong_password_exits_2(capsys):
+    _, app = create("opengrid")
+    with serving(app) as url:
+        code, _, err = run_kit(capsys, url, password="wrong")
+    assert code == 2 and "login refused (POST /users/token as admin answered 401" in err
+
+
+def test_http_4xx_for_a_handled_error_is_named(capsys):
+    _, app = create("opengrid")
+
+    def as_http_error(status, body):  # the "usual" REST way, which OpenGrid clients do not expect
+        if status == 200 and isinstance(body, dict) and "error" in body:
+            return 400, body, None
+        return status, body, None
+
+    with serving(rewrite_json(app, "/groups", None, as_http_error)) as url:
+        code, out, _ = run_kit(capsys, url)
+    assert code == 1
+    failures = failures_section(out)
+    assert "answered 400: OpenGrid answers handled errors with 200 and an error object" in failures
+
+
+def test_ignored_filter_is_named(capsys):
+    twin, app = create("opengrid")
+    real = twin.backend.list_documents
+    twin.backend.list_documents = lambda kind, caller, q, n: real(kind, caller, None, n)
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url)
+    assert code == 1
+    failures = failures_section(out)
+    assert "does not return exactly the matching groups" in failures
+    assert "listing groups by the new name does not give exactly the created group" in failures
+
+
+def test_deleted_group_still_found_is_named(capsys):
+    _, app = create("opengrid")
+
+    async def no_delete(scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "DELETE" and scope["path"].startswith("/groups/"):
+            await send({"type": "http.response.start", "status": 204,
+                        "headers": [(b"access-control-allow-origin", b"*")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await app(scope, receive, send)
+
+    with serving(no_delete) as url:
+        code, out, _ = run_kit(capsys, url)
+    assert code == 1
+    assert "a deleted group is still found" in failures_section(out)
