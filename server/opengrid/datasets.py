@@ -11,11 +11,12 @@ from datetime import datetime
 import numpy as np
 import shapely
 from bson import ObjectId
-from mongomock.filtering import filter_applies, resolve_sort_key
+from mongomock.filtering import resolve_sort_key
 from shapely.errors import GEOSException
 from shapely.geometry import shape as geojson_shape
 
-from .errors import ClientError
+from .errors import ClientError, DataError
+from .fastfilter import compile_filter
 from .mongoq import RegexTimeout, parse_date_text
 
 DATE_FORMAT = "%m/%d/%Y %I:%M:%S %p"
@@ -46,17 +47,32 @@ class DatasetRows:
             candidates = self.rows
         matched = self._match(flt, candidates) if flt else list(candidates)
         for key, direction in reversed(sort or []):
-            matched.sort(key=lambda row, k=key: resolve_sort_key(k, row), reverse=direction < 0)
+            _sort(matched, key, direction < 0)
         return matched if limit is None else matched[:limit]
 
     @staticmethod
     def _match(flt: dict, rows: list[dict]) -> list[dict]:
         try:
-            return [row for row in rows if filter_applies(flt, row)]
+            predicate = compile_filter(flt)
+            return [row for row in rows if predicate(row)]
         except RegexTimeout:
             raise
         except Exception as exc:  # mongomock's OperationFailure, NotImplementedError, TypeError...
-            raise ClientError(f"Invalid query filter: {exc}") from None
+            raise DataError(f"Invalid query filter: {exc}") from None
+
+
+_PLAIN = (str, float, int, datetime)
+
+
+def _sort(rows: list[dict], key: str, reverse: bool) -> None:
+    """Sort in place like MongoDB; a plain key when every row holds the same plain type."""
+    kinds = {type(row.get(key)) for row in rows}
+    if len(kinds) == 1 and next(iter(kinds)) in _PLAIN:
+        rows.sort(key=lambda row: row[key], reverse=reverse)
+    elif kinds <= {int, float}:
+        rows.sort(key=lambda row: row[key], reverse=reverse)
+    else:
+        rows.sort(key=lambda row: resolve_sort_key(key, row), reverse=reverse)
 
 
 def _number(value) -> float:
@@ -109,13 +125,29 @@ def _property(value):
 def feature_collection(rows: list[dict], descriptor: dict) -> dict:
     columns = [column["id"] for column in descriptor.get("columns", [])]
     features = []
+    append = features.append
     for row in rows:
-        properties = {column: _property(row[column]) for column in columns if column in row}
+        properties = {}
+        for column in columns:
+            value = row.get(column, _MISSING)
+            if value is _MISSING:
+                continue
+            kind = type(value)
+            if kind is datetime:
+                value = value.strftime(DATE_FORMAT)
+            elif kind is ObjectId:
+                value = {"$oid": str(value)}
+            elif kind is float and value != value:
+                value = None
+            properties[column] = value
         lon, lat = row.get("long"), row.get("lat")
-        features.append({
+        append({
             "type": "Feature",
             "properties": properties,
             "geometry": {"type": "Point", "coordinates": [lon, lat]} if _is_number(lon) and _is_number(lat) else None,
             "autoPopup": False,
         })
     return {"type": "FeatureCollection", "features": features, "meta": {"view": descriptor}}
+
+
+_MISSING = object()

@@ -45,6 +45,8 @@ class Budget:
 
 
 class _Matcher:
+    """`regex` with a timeout for each search, within the request's budget."""
+
     def __init__(self, compiled, budget: Budget) -> None:
         self.compiled = compiled
         self.budget = budget
@@ -54,6 +56,34 @@ class _Matcher:
             return self.compiled.search(text, timeout=self.budget.left())
         except TimeoutError:
             raise RegexTimeout() from None
+
+
+class _SimpleMatcher:
+    """The standard `re` for patterns that cannot backtrack badly (see `_is_simple`): one
+    search is at worst quadratic in a short value, so checking the budget every 256
+    searches bounds the request."""
+
+    def __init__(self, compiled, budget: Budget) -> None:
+        self.compiled = compiled
+        self.budget = budget
+        self.calls = 0
+
+    def search(self, text):
+        self.calls += 1
+        if not self.calls & 0xFF:
+            self.budget.left()
+        return self.compiled.search(text)
+
+
+_UNBOUNDED = re.compile(r"[*+]|\{\d*,\d*\}")
+
+
+def _is_simple(pattern: str, flags: int) -> bool:
+    """No groups, alternation, backreferences or verbose mode, and at most one unbounded
+    quantifier: the patterns the query builder emits (`contains`, `begins_with`)."""
+    if flags & regex.VERBOSE or any(c in pattern for c in "()|") or re.search(r"\\[1-9gkpPNX]", pattern):
+        return False
+    return len(_UNBOUNDED.findall(re.sub(r"\\.", "", pattern))) <= 1
 
 
 class BoundedRegex(Regex):
@@ -66,7 +96,14 @@ class BoundedRegex(Regex):
 
     def try_compile(self):
         if self._matcher is None:
-            self._matcher = _Matcher(regex.compile(self.pattern, self.flags), self.budget)
+            compiled = regex.compile(self.pattern, self.flags)  # validates with PCRE-like syntax
+            if _is_simple(self.pattern, self.flags):
+                try:
+                    self._matcher = _SimpleMatcher(re.compile(self.pattern, self.flags), self.budget)
+                except re.error:
+                    self._matcher = None
+            if self._matcher is None:
+                self._matcher = _Matcher(compiled, self.budget)
         return self._matcher
 
     def __deepcopy__(self, memo):  # mongomock copies filters; keep the budget shared
