@@ -5,7 +5,9 @@ for 100,000 rows. Dataset queries first compile `q` into Python closures with th
 semantics for what the query builder emits (`$and`, `$or`, `$nor`, equality, `$ne`, `$in`,
 `$nin`, `$lt`, `$lte`, `$gt`, `$gte`, `$regex`/`$options`, `$exists`, `$not`) on scalar
 values. Anything else (other operators, dotted paths, embedded documents, rows holding
-arrays or documents) is evaluated by mongomock, so the answer is always mongomock's.
+arrays or documents) is evaluated by mongomock. The one difference from mongomock is
+MongoDB's: a boolean never equals a number (mongomock, using Python's `==`, finds
+`{"x": 1}` in `{"x": true}`).
 """
 from __future__ import annotations
 
