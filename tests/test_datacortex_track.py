@@ -104,6 +104,7 @@ def test_a_key_not_of_an_app_of_the_organization_is_forbidden(client, org, key):
     ({"events": [{"type": "message_send", "from_tag": "a"}]}, "needs from_tag and to_tag or to_list"),
     ({"events": [{"type": "event", "kingdom": "k" * 33}]}, "kingdom is longer than 32"),
     ({"events": [{"type": "event", "event_index": -1}]}, "event_index must be a non-negative integer"),
+    ({"events": [{"type": "event", "event_index": 2**64 - 1}]}, "event_index must be a non-negative integer"),
     ({"events": [{"type": "event", "event_datetime": "yesterday"}]}, "event_datetime must be an ISO 8601"),
     ({"device_tag": ""}, "device_tag is required"),
     ({"device_tag": 5}, "device_tag must be a string"),
@@ -148,3 +149,11 @@ def test_every_event_type_is_accepted(client):
     answer = client.post("/blueharbor/1/track", json=bundle(api_key=QUEST, events=events))
     assert answer.status_code == 200
     assert summary(client)["events_per_app"] == {"1003": 7}
+
+
+def test_numbers_beyond_64_bits_are_kept_as_floats(client):
+    events = [{"type": "event", "event_index": 2**63 - 1, "float1": 2**64 - 1}]
+    assert client.post("/acme/1/track", json=bundle(events=events)).status_code == 200
+    stored = client.get("/__apitwin/state").json()["collections"]["events"]
+    assert stored[0]["float1"] == float(2**64 - 1)
+    assert stored[0]["event_index"] == 2**63 - 1

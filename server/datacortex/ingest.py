@@ -17,6 +17,7 @@ from apitwin.server.core.errors import BadRequest, Conflict, Forbidden
 from .errors import TEXT
 
 MAX_EVENTS = 100
+INT64_MAX = 2**63 - 1
 EVENT_TYPES = ("install", "dau", "event", "economy", "message_send", "message_click", "experiment")
 # Event properties as the SDKs send them (strings cut to 32 or 64 characters).
 SHORT_STRINGS = ("kingdom", "phylum", "class", "order", "family", "genus", "species",
@@ -73,8 +74,8 @@ def check_event(raw, index: int) -> dict:
     event = {"type": kind}
     if "event_index" in raw:
         value = raw["event_index"]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise _bad(f"{where}.event_index must be a non-negative integer")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT64_MAX:
+            raise _bad(f"{where}.event_index must be a non-negative integer (64 bits)")
         event["event_index"] = value
     if "event_datetime" in raw:
         event["event_datetime"] = _datetime(raw["event_datetime"], f"{where}.event_datetime")
@@ -89,7 +90,8 @@ def check_event(raw, index: int) -> dict:
             value = raw[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise _bad(f"{where}.{name} must be a number")
-            event[name] = value
+            # The store keeps 64-bit integers; larger ones are kept as floats.
+            event[name] = value if isinstance(value, float) or abs(value) <= INT64_MAX else float(value)
     if "to_list" in raw:
         values = raw["to_list"]
         if not isinstance(values, list) or len(values) > MAX_EVENTS:
