@@ -45,6 +45,7 @@ class QoreBackend(Accounts):
         self.log = twin.store.collection("activity_log")
         self.files = twin.store.collection("files")
         self._ids: dict[str, int] = {}
+        self._log_index: dict[tuple[str, int], list[int]] = {}  # (resource, row id) -> log ids
 
     def now(self) -> datetime:
         """The server clock to the second, as Laravel's timestamps columns keep it."""
@@ -85,12 +86,6 @@ class QoreBackend(Accounts):
             return bool(tenants.intersection(value))
         return value in tenants
 
-    def scope_query(self, resource: Resource, user: dict | None) -> dict:
-        if user is None or resource.scope is None:
-            return {}
-        key = "_id" if resource.scope == "id" else resource.scope
-        return {key: {"$in": self.tenants_of(user)}}
-
     def get_row(self, name: str, row_id, user: dict | None) -> tuple[Resource, dict]:
         resource = self.resource(name)
         row = self.rows[name].get(to_id(row_id))
@@ -98,11 +93,29 @@ class QoreBackend(Accounts):
             raise NotFound(f"No query results for model [{resource.model}] {row_id}")
         return resource, row
 
-    def visible_rows(self, resource: Resource, user: dict | None, where: dict | None = None) -> list[dict]:
-        query = self.scope_query(resource, user)
-        if where:
-            query = {"$and": [query, where]} if query else where
-        return self.rows[resource.name].find(query)  # insertion order is id order
+    def visible_rows(self, resource: Resource, user: dict | None) -> list[dict]:
+        """The stored rows `user` may see, in id (insertion) order.
+
+        These are the store's own documents, not copies (copying every row of a large
+        resource for each table page was most of its time): callers only read them, and
+        copy (`Collection.get`) what they hand on to be changed.
+        """
+        documents = self.rows[resource.name].raw._store._documents.values()
+        if user is None or resource.scope is None:
+            return list(documents)
+        tenants = set(self.tenants_of(user))
+        if resource.scope == "id":
+            return [doc for doc in documents if doc["_id"] in tenants]
+        key = resource.scope
+        rows = []
+        for doc in documents:
+            value = doc.get(key)
+            if isinstance(value, list):
+                if tenants.intersection(value):
+                    rows.append(doc)
+            elif value in tenants:
+                rows.append(doc)
+        return rows
 
     def label(self, resource_name: str, row_id) -> str | None:
         resource = self.resources[resource_name]
@@ -250,12 +263,14 @@ class QoreBackend(Accounts):
             "tenants": self._tenants_value(resource, row), "created_at": moment, "updated_at": moment,
         })
         self._bump("activity_log", log_id)
+        self._log_index.setdefault((resource.name, row["_id"]), []).append(log_id)
 
     def logs(self, name: str, row_id, user: dict | None) -> list[dict]:
         resource = self.resource(name)
         subject = to_id(row_id)
         row = self.rows[name].get(subject)
-        entries = self.log.find({"resource": name, "subject_id": subject})[::-1] if subject is not None else []
+        ids = self._log_index.get((name, subject), [])
+        entries = [entry for entry in (self.log.get(i) for i in reversed(ids)) if entry is not None]
         if row is not None:
             allowed = self.visible(resource, row, user)
         else:
@@ -412,6 +427,7 @@ class QoreBackend(Accounts):
     # -- fixtures and figures ----------------------------------------------------------
     def load_fixtures(self) -> None:
         self._ids = {}
+        self._log_index = {}
         for item in json.loads((FOLDER / "data.json").read_text(encoding="utf-8")):
             creator = self.users.get(item["created_by"]) if item.get("created_by") else None
             self.create(item["resource"], item["values"], None, causer=creator,
