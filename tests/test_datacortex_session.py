@@ -205,3 +205,17 @@ def test_a_malformed_json_body_is_a_bad_request_and_logs_nobody_out(client, cont
 def test_an_empty_json_body_is_no_fields(client):
     answer = client.post("/api/1/logout", params={"session_key": ALICE}, headers={"Content-Type": "application/json"})
     assert answer.status_code == 200
+
+
+def test_the_verification_link_is_printed_in_the_server_log(capsys):
+    from starlette.testclient import TestClient
+
+    from apitwin.server.core.app import create
+
+    _, app = create("datacortex", quiet=False)
+    client = TestClient(app, base_url="http://127.0.0.1:8003")
+    session = client.post("/api/1/login", json={"email": "bob@blueharbor.example"}).json()
+    log = capsys.readouterr().err
+    assert f"http://127.0.0.1:8003/api/1/verify?session_key={session['session_key']}" in log
+    assert "bob@blueharbor.example" in log
+    assert session["manual_code"] not in log.split("verification email")[1].splitlines()[0]
