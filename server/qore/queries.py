@@ -229,6 +229,20 @@ def _truthy(value, default: bool) -> bool:
     return value not in (False, 0, "0", "false", "")
 
 
+def _form_value(f: Field, value):
+    """A form state value in the field's stored shape (anything unreadable is empty)."""
+    if value is None:
+        return [] if f.type == "BelongsToMany" else None
+    if f.type == "BelongsTo":
+        return to_id(value)
+    if f.type == "BelongsToMany":
+        ids = [to_id(v) for v in (value if isinstance(value, list) else [value])]
+        return [i for i in ids if i is not None]
+    if f.type == "File":
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if isinstance(value, SCALARS) else None
+
+
 def form(backend, resource: Resource, params: dict, user, row: dict | None) -> dict:
     errors: dict[str, list[str]] = {}
     state = params.get("state")
@@ -263,9 +277,7 @@ def form(backend, resource: Resource, params: dict, user, row: dict | None) -> d
         return {"fields": {f.name: {"relatedOptions": options(backend, f, user, current, None, True)}}}
     fields = {}
     for f in resource.fields.values():
-        value = current.get(f.name)
-        if f.is_relation and not isinstance(value, (dict, list)) and value is not None:
-            value = to_id(value)
+        value = _form_value(f, current.get(f.name))
         entry = {"name": f.name, "label": f.label, "type": f.type, "required": f.required,
                  "rules": list(f.rules), "value": backend.view_value(f, value) if f.type != "Select" else value}
         if f.type == "Select":

@@ -124,7 +124,9 @@ def parse_datetime(value) -> datetime | None:
 def _number(value):
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        return value if abs(value) < 2**63 else None  # what a database column holds
+    if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str) and _NUMBER.match(value.strip()):
         number = float(value)
