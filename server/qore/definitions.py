@@ -1,8 +1,42 @@
 """Qore resources as the fixtures define them: fields, tables with tabs, actions.
 
 Nothing here names a resource: `fixtures/qore/resources.json` does, and a resource added
-there is served with no code change. The definitions are checked when they are loaded, so
-a mistake in them fails at start-up rather than on a request.
+there is served with no code change (rows for it can be added to `data.json`). The
+definitions are checked when they are loaded, so a mistake in them fails at start-up
+rather than on a request. One resource:
+
+    "contacts": {
+      "model": "App\\Models\\Contact",        # named in 404s and activity logs
+      "label": "Contacten", "singular_label": "Contact",
+      "title": "name", "subtitle": "email",   # how a row is named in options and search
+      "scope": "tenant",                      # field holding the tenant (BelongsTo tenants,
+                                              # or BelongsToMany); "id" for tenants; none:
+                                              # shared by every tenant
+      "global_search": true,
+      "abilities": {"delete": ["admin"]},     # roles allowed to create / update / delete
+      "fields": [
+        {"name": "name", "type": "Text", "label": "Naam", "rules": ["required", "string", "max:255"]},
+        {"name": "organization", "type": "BelongsTo", "resource": "organizations",
+         "rules": ["nullable", "exists:organizations"]},
+        {"name": "kind", "type": "Select", "rules": ["required", "in:a,b"], "default": "a",
+         "options": [{"label": "A", "value": "a"}, {"label": "B", "value": "b"}]},
+        ...
+      ],
+      "tables": {"contacts": {"label": "Contacten", "columns": ["name", "organization"],
+                              "sort": ["name", "ascending"], "where": {},
+                              "tabs": [{"name": "Alle"}, {"name": "Mijn", "where": {"created_by": "$user"}}]}},
+      "actions": [{"name": "delete_resource", "type": "delete"},
+                  {"name": "archive", "label": "Archiveren", "type": "update", "set": {"kind": "b"}}]
+    }
+
+Field types: Text, Textarea, Email, Number, Boolean, Date, Select, BelongsTo, BelongsToMany,
+File. Rules: required, nullable, string, max:N, min:N, email, integer, numeric, boolean,
+date, in:a,b, exists:<resource>, unique, array, file. A relation may also carry
+`depends_on` ({related field: form field}: its choices and accepted values follow the
+form, e.g. an issue's milestone must belong to the issue's project), `group_by` and
+`empty_group` (how `reloadRelatedOptions` groups the choices) and `description` (a
+related field shown under each choice). `"$user"` stands for the caller's id in defaults,
+tab filters and action values.
 """
 from __future__ import annotations
 

@@ -11,8 +11,7 @@ from connexion.lifecycle import ConnexionResponse
 from starlette.datastructures import UploadFile
 
 from apitwin.server.core.context import backend, twin
-from apitwin.server.core.errors import BadRequest, DomainError, Unauthorized
-from apitwin.server.core.errors import json_body
+from apitwin.server.core.errors import DomainError, Unauthorized, json_body
 
 from .backend import timestamp
 from .rules import Upload
