@@ -201,3 +201,18 @@ def test_deleting_a_user_deletes_its_queries_and_its_shares(client):
     assert "Tweets By Bud" not in {doc["name"] for doc in remaining}
     windy = [doc for doc in remaining if doc["name"] == "Windy days"][0]
     assert windy["sharedWith"]["users"] == []
+
+
+def test_what_mongodb_cannot_store_is_refused_and_nothing_is_saved(client):
+    admin = login(client, "admin")
+    before = len(client.get("/groups?q={}&n=-1", headers=admin).json())
+    lone_surrogate = b'{"o": {"groupId": "bad\\ud933", "name": "x"}}'
+    answer = client.post("/groups", headers={**admin, "content-type": "application/json"}, content=lone_surrogate)
+    assert error_code(answer) == "0300"
+    assert error_code(client.post("/groups", headers=admin, json={"o": {"groupId": "big", "n": 2**64}})) == "0300"
+    assert error_code(client.post("/groups", headers=admin, json={"o": {"groupId": "dollar", "$set": 1}})) == "0300"
+    assert error_code(client.post("/queries", headers=admin, json={"o": {"name": "dots", "a.b": 1}})) == "0300"
+    assert error_code(client.post("/queries", headers=admin, json={"o": {"name": "nul", "spec": [{"a\x00b": 1}]}})) == "0300"
+    assert len(client.get("/groups?q={}&n=-1", headers=admin).json()) == before
+    answer = client.get("/capabilities", headers=admin)
+    assert answer.headers["content-type"] == "application/json"

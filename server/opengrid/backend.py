@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bson import ObjectId
+from bson.errors import InvalidDocument
 
 from apitwin import FIXTURES_DIR
 from apitwin.server.core.errors import Forbidden
@@ -42,16 +43,33 @@ class Caller:
         return self.admin or dataset_id in self.datasets
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 def _check_keys(value, path: str = "o") -> None:
-    """MongoDB refuses field names starting with `$` or holding a dot."""
+    """What MongoDB would refuse to store: field names starting with `$` or holding a dot,
+    text that is not valid Unicode (lone surrogates), integers beyond 64 bits."""
     if isinstance(value, dict):
         for key, item in value.items():
-            if key.startswith("$") or "." in key:
-                raise ClientError(f"Invalid field name {path}.{key}: names cannot start with $ or contain a dot.")
+            _check_text(key, path)
+            if key.startswith("$") or "." in key or "\x00" in key:
+                raise ClientError(f"Invalid field name {path}.{key!r}: names cannot start with $ or contain "
+                                  "a dot or a null character.")
             _check_keys(item, f"{path}.{key}")
     elif isinstance(value, list):
         for item in value:
             _check_keys(item, path)
+    elif isinstance(value, str):
+        _check_text(value, path)
+    elif isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
+        raise ClientError(f"Invalid number in {path}: integers are limited to 64 bits.")
+
+
+def _check_text(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ClientError(f"Invalid text in {path}: not valid Unicode (lone surrogate).") from None
 
 
 def _string(o: dict, name: str, *, required: bool = False) -> None:
@@ -268,12 +286,16 @@ class OpenGridBackend:
             return collection.insert(doc)
         except DuplicateKey as exc:
             raise DataError(f"A {what} with {exc.field} {exc.value} already exists.") from None
+        except InvalidDocument as exc:
+            raise ClientError(f"Invalid {what}: {exc}") from None
 
     def _replace(self, collection, _id, doc: dict, what: str) -> dict:
         try:
             return collection.replace(_id, doc)
         except DuplicateKey as exc:
             raise DataError(f"A {what} with {exc.field} {exc.value} already exists.") from None
+        except InvalidDocument as exc:
+            raise ClientError(f"Invalid {what}: {exc}") from None
 
     # users
     @staticmethod

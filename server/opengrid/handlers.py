@@ -39,7 +39,7 @@ def _respond(status: int, body=None, headers: dict | None = None) -> ConnexionRe
     if body is None:
         return ConnexionResponse(status_code=status, body=b"", headers=all_headers)
     return ConnexionResponse(status_code=status, body=orjson.dumps(body), mimetype="application/json",
-                             headers=all_headers)
+                             content_type="application/json", headers=all_headers)
 
 
 def _answer(operation):
