@@ -199,7 +199,7 @@ class QoreBackend(Accounts):
             f = resource.fields[name]
             if f.is_relation and not self._related_ok(f, value, state, user):
                 errors[name] = [message("exists", name)]
-            elif f.rule("unique") is not None:
+            elif f.rule("unique") is not None and isinstance(value, (str, int, float)):
                 other = self.rows[resource.name].get_by(name, value)
                 if other is not None and (existing is None or other["_id"] != existing["_id"]):
                     errors[name] = [message("unique", name)]

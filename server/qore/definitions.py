@@ -152,6 +152,8 @@ def _field(resource: str, raw: dict) -> Field:
     for rule in rules:
         if rule.partition(":")[0] not in KNOWN_RULES:
             raise DefinitionError(f"{resource}.{name}: unknown rule {rule}")
+    if "unique" in [r.partition(":")[0] for r in rules] and kind in ("BelongsToMany", "File"):
+        raise DefinitionError(f"{resource}.{name}: a {kind} cannot be unique")
     if kind in RELATION_TYPES and not raw.get("resource"):
         raise DefinitionError(f"{resource}.{name}: a {kind} needs a resource")
     return Field(
@@ -204,8 +206,8 @@ def load(path: Path) -> dict[str, Resource]:
             if f.is_relation and f.resource not in resources:
                 raise DefinitionError(f"{resource.name}.{f.name}: unknown resource {f.resource}")
             target = resources.get(f.resource) if f.is_relation else None
-            for key in f.depends_on:
-                if target is None or key not in target.fields:
+            for key, form_field in f.depends_on.items():
+                if target is None or key not in target.fields or form_field not in resource.fields:
                     raise DefinitionError(f"{resource.name}.{f.name}: cannot depend on {key}")
         if resource.scope not in (None, "id") and resource.scope not in resource.fields:
             raise DefinitionError(f"{resource.name}: unknown scope field {resource.scope}")
