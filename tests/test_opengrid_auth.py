@@ -121,3 +121,12 @@ def test_unknown_routes_and_methods_are_handled_errors(client):
     answer = client.patch("/users", headers=headers)
     assert answer.status_code == 200
     assert answer.json()["error"]["code"] == "0300"
+
+
+def test_a_password_with_a_plus_survives_the_web_clients_form_encoding(client):
+    admin = login(client, "admin")
+    client.post("/users", headers=admin, json={"o": {"userId": "plus", "password": "a+b&c=d"}})
+    answer = client.post("/users/token", content='{"username":"plus","password":"a+b&c=d"}',
+                         headers={"content-type": "application/x-www-form-urlencoded; charset=UTF-8"})
+    assert answer.status_code == 200
+    assert claims_of(answer)["sub"] == "plus"

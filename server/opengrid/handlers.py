@@ -137,7 +137,14 @@ async def login(body=None):
         credentials = None
     if not isinstance(credentials, dict):
         credentials = {}
-    token = backend().login(credentials.get("username"), credentials.get("password"))
+    username, password = credentials.get("username"), credentials.get("password")
+    try:
+        token = backend().login(username, password)
+    except errors.LoginFailed:
+        # JSON text sent as a form loses its `+` signs to form decoding: try them back.
+        if not (_is_form() and isinstance(password, str) and " " in password):
+            raise
+        token = backend().login(username, password.replace(" ", "+"))
     return _respond(200, None, {TOKEN_HEADER: token})
 
 
