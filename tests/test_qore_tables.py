@@ -221,3 +221,15 @@ def test_json_sent_as_curls_default_form_body_is_read_as_json(client):
                           content="search_columns[name]=e&per_page=2")
     assert form.json()["meta"]["per_page"] == 2
     assert all("e" in r["name"].lower() for r in form.json()["data"])
+
+
+def test_resources_list_their_tables(client):
+    resources = {r["name"]: r for r in client.get("/api/resources", headers=ALICE).json()["data"]}
+    assert {"projects", "issues", "organizations", "tenants", "users"} <= set(resources)
+    assert resources["projects"]["tables"] == ["projects", "open_projects"]
+
+
+def test_admin_state_summarises_rows_per_resource(client):
+    summary = client.get("/__apitwin/state").json()["summary"]
+    assert summary["rows"]["issues"] >= 160 and summary["rows"]["tenants"] >= 2
+    assert summary["tokens"] >= 2
