@@ -23,6 +23,7 @@ def test_n_missing_or_zero_returns_no_rows_and_negative_returns_all(client):
     assert len(client.get("/users?q={}&n=-1", headers=headers).json()) == 3
     assert len(client.get("/users?q=%7B%7D&n=2", headers=headers).json()) == 2
     assert error_code(client.get("/users?n=many", headers=headers)) == "0300"
+    assert len(client.get("/users?q={}&n=" + "9" * 40, headers=headers).json()) == 3
 
 
 def test_users_are_listed_without_passwords(client):

@@ -23,6 +23,7 @@ from .errors import ClientError, DataError
 CODE_OPERATORS = ("$where", "$function", "$accumulator", "$expr")
 REGEX_BUDGET_SECONDS = 2.0
 MAX_PATTERN_LENGTH = 2000
+MAX_LIMIT = 2**31 - 1  # a larger n means the same: every row
 _HEX24 = re.compile(r"^[0-9a-fA-F]{24}$")
 _FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE}
 
@@ -287,7 +288,7 @@ def parse_limit(raw) -> int | None:
         value = int(str(raw).strip())
     except ValueError:
         raise ClientError(f"Invalid value for n: {raw} (an integer is expected).") from None
-    return None if value < 0 else value
+    return None if value < 0 else min(value, MAX_LIMIT)
 
 
 def parse_sort(text: str | None) -> list[tuple[str, int]] | None:
