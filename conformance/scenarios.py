@@ -86,6 +86,8 @@ class Session:
             # about the request, not the token) is not tried forever.
             refused = exchange.status in self.profile.refused_statuses
             self._useless_logins = self._useless_logins + 1 if refused else 0
+        elif auth and exchange.status not in self.profile.refused_statuses:
+            self._useless_logins = 0
         if auth and count and exchange.status is not None:
             self.results.statuses[exchange.status] += 1
         if check:
