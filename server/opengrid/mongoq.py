@@ -247,8 +247,12 @@ def _regex_of(pattern, options, budget: Budget) -> BoundedRegex:
 
 
 def _date_operand(value):
+    """A date column compared with text (ISO 8601 or the service's `MM/dd/yyyy hh:mm:ss AM`)
+    or epoch milliseconds compares with the date it means."""
     if isinstance(value, str):
         return parse_date_text(value) or value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return parse_date(value) or value
     if isinstance(value, list):
         return [_date_operand(v) for v in value]
     return value
