@@ -168,11 +168,13 @@ class ScenarioRun:
         self._created = created
         self.run_id = run_id
         self._labels: list[str] = []
+        self._last: Exchange | None = None
 
     # -- requests ------------------------------------------------------------------------
     def request(self, method: str, path: str, **kwargs) -> Exchange:
         exchange = self.session.request(method, path, **kwargs)
         self._labels.append(exchange.label or RUN)
+        self._last = exchange
         created = self.session.profile.created(exchange)
         if created is not None:
             self._created.append(created)
@@ -197,8 +199,10 @@ class ScenarioRun:
             message = detail
             if exchange is not None:
                 message = (message + "\n" if message else "") + "answer: " + exchange.summary()
+            # Without an exchange of its own, the last request of the scenario shows where it stood.
+            shown = exchange if exchange is not None else self._last
             failure = Failure(check=f"scenario:{self.result.name}", operation=label or RUN, title=title,
-                              message=message, curl=exchange.curl() if exchange is not None else None)
+                              message=message, curl=shown.curl() if shown is not None else None)
         self.session.results.check(label, ok, failure)
         return ok
 
