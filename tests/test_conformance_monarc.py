@@ -132,19 +132,26 @@ def test_read_only_runs_safe_methods_only(capsys):
 
 
 # -- planted faults: each run exits 1 and names the fault ----------------------------------
-def test_wrong_status_code_is_named(capsys):
+def test_wrong_status_code_is_named(capsys, tmp_path):
     _, app = create("monarc")
 
     def created_201(status, body):
         return (201 if status == 200 else status), body, None
 
     with serving(rewrite_json(app, "/api/v2/stats/", "POST", created_201)) as url:
-        code, out, _ = run_kit(capsys, url, *FAST)
+        code, out, _ = run_kit(capsys, url, *FAST, "--junit", str(tmp_path / "j.xml"))
     assert code == 1
     failures = failures_section(out)
     assert "[status_code_conformance] POST /api/v2/stats/: Undocumented status code" in failures
     assert "create answered 201: the real service answers 200" in failures
     assert "curl " in failures
+    # The JUnit report fails the operation, with the curl line to reproduce it.
+    suites = ET.parse(tmp_path / "j.xml").getroot()
+    failed = {case.get("name"): case.find("failure") for case in suites.iter("testcase")
+              if case.find("failure") is not None}
+    assert "POST /api/v2/stats/" in failed
+    assert "status_code_conformance" in failed["POST /api/v2/stats/"].text
+    assert "curl " in failed["POST /api/v2/stats/"].text
 
 
 def test_missing_field_is_named(capsys):
