@@ -217,3 +217,15 @@ def test_what_mongodb_cannot_store_is_refused_and_nothing_is_saved(client):
     assert len(client.get("/groups?q={}&n=-1", headers=admin).json()) == before
     answer = client.get("/capabilities", headers=admin)
     assert answer.headers["content-type"] == "application/json"
+
+
+def test_typed_fields_refuse_null_and_wrong_types(client):
+    admin = login(client, "admin")
+    for o in ({"groupId": "g1", "description": None}, {"groupId": "g2", "datasets": None},
+              {"groupId": "g3", "functions": ["a", 1]}, {"groupId": None}):
+        assert error_code(client.post("/groups", headers=admin, json={"o": o})) == "0300", o
+    for o in ({"name": "q1", "spec": [1]}, {"name": "q2", "autoRefresh": "yes"}, {"name": "q3", "geoFilter": ""},
+              {"name": "q4", "sharedWith": {"users": None}}, {"name": "q5", "owner": None}):
+        assert error_code(client.post("/queries", headers=admin, json={"o": o})) == "0300", o
+    assert error_code(client.post("/users", headers=admin, json={"o": {"userId": "u", "password": "p", "lastName": None}})) == "0300"
+    assert len(client.get("/queries?q={}&n=-1", headers=admin).json()) == 5

@@ -73,27 +73,31 @@ def _check_text(text: str, path: str) -> None:
 
 
 def _string(o: dict, name: str, *, required: bool = False) -> None:
-    value = o.get(name)
-    if value is None:
+    if name not in o:
         if required:
             raise ClientError(f"Field {name} is required.")
         return
+    value = o[name]
     if not isinstance(value, str) or (required and not value.strip()):
         raise ClientError(f"Field {name} must be a non-empty string." if required else f"Field {name} must be a string.")
 
 
 def _strings(o: dict, name: str) -> None:
-    value = o.get(name)
-    if value is None:
+    if name not in o:
         return
+    value = o[name]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ClientError(f"Field {name} must be an array of strings.")
 
 
 def _boolean(o: dict, name: str) -> None:
-    value = o.get(name)
-    if value is not None and not isinstance(value, bool):
+    if name in o and not isinstance(o[name], bool):
         raise ClientError(f"Field {name} must be true or false.")
+
+
+def _object(o: dict, name: str) -> None:
+    if name in o and not isinstance(o[name], dict):
+        raise ClientError(f"Field {name} must be an object.")
 
 
 @lru_cache(maxsize=None)
@@ -375,15 +379,17 @@ class OpenGridBackend:
     def _validate_query(o: dict) -> None:
         _string(o, "name", required=True)
         _string(o, "owner")
-        if o.get("spec") is not None and not isinstance(o["spec"], list):
-            raise ClientError("Field spec must be an array.")
-        shared = o.get("sharedWith")
-        if shared is not None:
+        if "spec" in o and (not isinstance(o["spec"], list) or not all(isinstance(s, dict) for s in o["spec"])):
+            raise ClientError("Field spec must be an array of objects.")
+        if "sharedWith" in o:
+            shared = o["sharedWith"]
             if not isinstance(shared, dict):
                 raise ClientError('Field sharedWith must be an object {"users": [...], "groups": [...]}.')
             _strings(shared, "users")
             _strings(shared, "groups")
-        _boolean(o, "isCommon")
+        for name in ("isCommon", "autoRefresh"):
+            _boolean(o, name)
+        _object(o, "geoFilter")
 
     def _create_query(self, caller: Caller, o: dict, *, _id: ObjectId | None = None) -> dict:
         self._validate_query(o)
