@@ -233,3 +233,20 @@ def test_admin_state_summarises_rows_per_resource(client):
     summary = client.get("/__apitwin/state").json()["summary"]
     assert summary["rows"]["issues"] >= 160 and summary["rows"]["tenants"] >= 2
     assert summary["tokens"] >= 2
+
+
+def test_query_values_must_be_valid_even_when_the_body_replaces_them(client):
+    response = client.request("GET", PROJECTS + "?sort_direction=sideways", headers=ALICE,
+                              json={"sort_direction": "ascending"})
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"sort_direction": ["The selected sort direction is invalid."]}
+    form = client.request("GET", "/api/resources/registrations/create?initial_request=maybe", headers=ALICE,
+                          json={"initial_request": False})
+    assert form.json()["errors"] == {"initial_request": ["The initial request field must be true or false."]}
+
+
+def test_a_form_action_needs_a_name(client):
+    response = client.request("GET", "/api/resources/registrations/create", headers=ALICE,
+                              json={"field": "issue", "state": {"project": 1}, "action": {}})
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"action.name": ["The action.name field is required."]}

@@ -398,9 +398,14 @@ class QoreBackend(Accounts):
         return found
 
     # -- reading -----------------------------------------------------------------------
-    def table(self, name: str, table_name: str, params: dict, user: dict | None) -> dict:
+    def table(self, name: str, table_name: str, params: dict, user: dict | None,
+              query: dict | None = None) -> dict:
+        """A table page by `params` (the query overlaid by the body); the query's own
+        values must be valid too, even where the body replaces them."""
         resource = self.resource(name)
         table = self.table_of(resource, table_name)
+        if query:
+            queries.table_params(resource, table, query)
         return queries.table_page(self, resource, table, params, user)
 
     def options(self, name: str, field_name: str, user: dict | None, state: dict | None = None,
@@ -411,8 +416,10 @@ class QoreBackend(Accounts):
             raise NotFound(NOT_FOUND)
         return queries.options(self, f, user, state or {}, query, grouped)
 
-    def form(self, name: str, params, user: dict | None, row_id=None) -> dict:
+    def form(self, name: str, params, user: dict | None, row_id=None, query: dict | None = None) -> dict:
         resource = self.resource(name)
+        if query:
+            queries.form_params(resource, query)
         row = None
         if row_id is not None:
             resource, row = self.get_row(name, row_id, user)

@@ -136,8 +136,8 @@ async def _payload(kwargs: dict) -> dict:
     return body if isinstance(body, dict) else {}
 
 
-async def _params(kwargs: dict) -> dict:
-    """Query parameters (bracketed or JSON-valued) overlaid by the body, as Laravel's input()."""
+def _query() -> dict:
+    """Query parameters, bracketed (`a[b]=1`) or JSON-valued (`a={"b":1}`)."""
     query = parse_pairs(_req().query_params.multi_items())
     for key, value in query.items():
         if isinstance(value, str) and value[:1] in ("{", "["):
@@ -145,7 +145,12 @@ async def _params(kwargs: dict) -> dict:
                 query[key] = orjson.loads(value)
             except orjson.JSONDecodeError:
                 pass
-    return {**query, **(await _payload(kwargs))}
+    return query
+
+
+async def _params(kwargs: dict) -> dict:
+    """Query parameters overlaid by the body, as Laravel's input()."""
+    return {**_query(), **(await _payload(kwargs))}
 
 
 def _json(data, status: int = 200, headers: dict | None = None) -> ConnexionResponse:
@@ -265,7 +270,7 @@ async def get_table(resource_name, table_name, body=None):
     user = _user()
     b = backend()
     params = await _params({"body": body})
-    page = b.table(resource_name, table_name, params, user)
+    page = b.table(resource_name, table_name, params, user, query=_query())
     resource = b.resources[resource_name]
     table, total, per_page, current, last = page["table"], page["total"], page["per_page"], page["page"], page["last_page"]
     path = f"{_base()}/api/resources/{resource_name}/table/{table_name}"
@@ -366,14 +371,14 @@ async def get_field_options(resource_name, field_name, body=None):
 async def get_create_form(resource_name, body=None):
     user = _user()
     b = backend()
-    form = b.form(resource_name, await _params({"body": body}), user)
+    form = b.form(resource_name, await _params({"body": body}), user, query=_query())
     return _answer({"resource": _resource_meta(b.resources[resource_name]), **form}, ("fields",))
 
 
 async def get_edit_form(resource_name, id, body=None):
     user = _user()
     b = backend()
-    form = b.form(resource_name, await _params({"body": body}), user, row_id=id)
+    form = b.form(resource_name, await _params({"body": body}), user, row_id=id, query=_query())
     return _answer({"resource": _resource_meta(b.resources[resource_name]), **form}, ("fields",))
 
 

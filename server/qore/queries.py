@@ -223,12 +223,6 @@ def options(backend, f: Field, user, state: dict, query: str | None, grouped: bo
     return out
 
 
-def _truthy(value, default: bool) -> bool:
-    if value is None:
-        return default
-    return value not in (False, 0, "0", "false", "")
-
-
 def _form_value(f: Field, value):
     """A form state value in the field's stored shape (anything unreadable is empty)."""
     if value is None:
@@ -243,7 +237,11 @@ def _form_value(f: Field, value):
     return value if isinstance(value, SCALARS) else None
 
 
-def form(backend, resource: Resource, params: dict, user, row: dict | None) -> dict:
+BOOLEANS = {True: True, False: False, 1: True, 0: False, "1": True, "0": False, "true": True, "false": False}
+
+
+def form_params(resource: Resource, params: dict) -> dict:
+    """The form request's parameters checked, or Invalid in Laravel's shape."""
     errors: dict[str, list[str]] = {}
     state = params.get("state")
     if state is None or state == []:
@@ -251,11 +249,20 @@ def form(backend, resource: Resource, params: dict, user, row: dict | None) -> d
     if not isinstance(state, dict):
         errors["state"] = [message("array", "state")]
         state = {}
+    initial = params.get("initial_request")
+    if initial in (None, ""):
+        initial = True
+    elif not isinstance(initial, (str, int, bool)) or initial not in BOOLEANS:
+        errors["initial_request"] = [message("boolean", "initial_request")]
+    else:
+        initial = BOOLEANS[initial]
     action = params.get("action")
     action_name = None
-    if action not in (None, "", [], {}):
+    if action not in (None, "", []):
         action_name = action.get("name") if isinstance(action, dict) else action
-        if action_name != "reloadRelatedOptions":
+        if action_name in (None, ""):
+            errors["action.name"] = [message("required", "action.name")]
+        elif action_name != "reloadRelatedOptions":
             errors["action.name"] = [message("in", "action.name")]
     field_name = params.get("field")
     if action_name is not None:
@@ -266,6 +273,12 @@ def form(backend, resource: Resource, params: dict, user, row: dict | None) -> d
             errors["field"] = [message("in", "field")]
     if errors:
         raise Invalid(summary(errors), errors)
+    return {"state": state, "initial_request": initial, "action": action_name, "field": field_name}
+
+
+def form(backend, resource: Resource, params: dict, user, row: dict | None) -> dict:
+    checked = form_params(resource, params)
+    state, action_name, field_name = checked["state"], checked["action"], checked["field"]
     current = {}
     if row is not None:
         current = {name: row.get(name) for name in resource.fields}
@@ -285,7 +298,7 @@ def form(backend, resource: Resource, params: dict, user, row: dict | None) -> d
         elif f.is_relation:
             entry["relatedOptions"] = options(backend, f, user, current, None, True)
         fields[f.name] = entry
-    return {"initial_request": _truthy(params.get("initial_request"), True), "fields": fields}
+    return {"initial_request": checked["initial_request"], "fields": fields}
 
 
 def global_search(backend, params: dict, user) -> list[dict]:
