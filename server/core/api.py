@@ -33,6 +33,12 @@ class ApiDefinition:
     settings: dict = field(default_factory=dict)
     # Transforms the loaded spec for the given settings (e.g. drop security when auth is off).
     adapt_spec: Callable[[dict, dict], dict] | None = None
+    # Headers every answer carries unless it sets them itself, errors included (e.g. CORS).
+    response_headers: dict = field(default_factory=dict)
+    # Runs before routing on every request but the admin API's, as the real service's
+    # filters do (e.g. auth checked before a 404): guard(backend, method, path, headers)
+    # raises a DomainError to refuse the request.
+    guard: Callable[[Any, str, str, dict], None] | None = None
 
     @property
     def spec_path(self):

@@ -5,6 +5,7 @@ from contextvars import ContextVar
 from typing import Any
 
 _current = ContextVar("apitwin_twin")
+_raw_body = ContextVar("apitwin_raw_body", default=b"")
 
 
 def set_twin(twin) -> Any:
@@ -17,3 +18,13 @@ def twin():
 
 def backend():
     return _current.get().backend
+
+
+def set_raw_body(body: bytes) -> None:
+    _raw_body.set(body)
+
+
+def raw_body() -> bytes:
+    """The request's body as it arrived, before any parsing (Connexion parses forms and
+    JSON before the handler runs, and its parsed body cannot be read again raw)."""
+    return _raw_body.get()

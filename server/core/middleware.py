@@ -1,18 +1,19 @@
-"""The outermost layer of every API's app: context, journal, slashes, body encoding.
+"""The outermost layer of every API's app: context, journal, guard, slashes, body.
 
 It wraps the whole Connexion app, so it sees the final status of every answer,
-including errors, and can refuse a body before Connexion's parsers see it.
+including errors, and can refuse a request before Connexion's router and parsers see it.
 """
 from __future__ import annotations
 
 import time
 
-from starlette.datastructures import URL
+from starlette.datastructures import URL, Headers
 from starlette.responses import RedirectResponse, Response
 
-from .context import set_twin
-from .errors import to_response
+from .context import set_raw_body, set_twin
+from .errors import DEFAULT_STATUS, DomainError, to_response
 
+ADMIN_PREFIX = "/__apitwin/"
 # Bodies that must be text; Connexion 3.3.0 answers a non-UTF-8 one with a 500.
 _TEXT_TYPES = ("json", "text/", "x-www-form-urlencoded")
 
@@ -22,6 +23,8 @@ class TwinMiddleware:
         self.app = app
         self.twin = twin
         self.routes = routes
+        self.extra_headers = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                              for k, v in twin.definition.response_headers.items()]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -34,12 +37,13 @@ class TwinMiddleware:
         async def send_recording(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                if self.extra_headers:
+                    message = {**message, "headers": self._with_extra_headers(message.get("headers", []))}
             await send(message)
 
         try:
-            early = self._redirect(scope)
-            if early is None:
-                receive, early = await self._check_body(scope, receive)
+            receive, early = await self._read_body(scope, receive)
+            early = early or self._guard(scope) or self._redirect(scope)
             if early is not None:
                 await early(scope, receive, send_recording)
             else:
@@ -51,8 +55,27 @@ class TwinMiddleware:
                     scope.get("query_string", b"").decode("latin-1"), status["code"],
                     (time.perf_counter() - start) * 1000,
                     # The journal is of the API's traffic, not of the calls that inspect it.
-                    keep=not scope["path"].startswith("/__apitwin/"),
+                    keep=not scope["path"].startswith(ADMIN_PREFIX),
                 )
+
+    def _with_extra_headers(self, headers: list) -> list:
+        present = {name.lower() for name, _ in headers}
+        return [*headers, *((k, v) for k, v in self.extra_headers if k not in present)]
+
+    def _error(self, status: int, message: str, kind: str, details=None) -> Response:
+        answer = to_response(self.twin.definition.errors, status, message, kind, details)
+        return Response(answer.body, answer.status_code, answer.headers, answer.mimetype)
+
+    def _guard(self, scope):
+        """The API's own check before routing (e.g. auth before 404), if it has one."""
+        guard = self.twin.definition.guard
+        if guard is None or scope["path"].startswith(ADMIN_PREFIX):
+            return None
+        try:
+            guard(self.twin.backend, scope["method"], scope["path"], Headers(scope=scope))
+        except DomainError as exc:
+            return self._error(DEFAULT_STATUS.get(exc.kind, 400), exc.message, exc.kind, exc.details)
+        return None
 
     def _redirect(self, scope):
         """A 308 to the slashed path, for APIs whose real service does so."""
@@ -64,10 +87,11 @@ class TwinMiddleware:
             return RedirectResponse(str(url.replace(path=path + "/")), status_code=308)
         return None
 
-    async def _check_body(self, scope, receive):
-        headers = dict(scope.get("headers") or [])
-        ctype = headers.get(b"content-type", b"").decode("latin-1").lower()
-        if scope["method"] in ("GET", "HEAD", "OPTIONS") or not any(t in ctype for t in _TEXT_TYPES):
+    async def _read_body(self, scope, receive):
+        """Reads the whole body once: kept raw for handlers (`context.raw_body`), refused
+        when a text body is not UTF-8, and replayed to Connexion."""
+        set_raw_body(b"")
+        if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") and not _declares_body(scope):
             return receive, None
         chunks = []
         more = True
@@ -78,12 +102,13 @@ class TwinMiddleware:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            errors = self.twin.definition.errors
-            answer = to_response(errors, 400, "The request body is not valid UTF-8.", "bad_body")
-            return receive, Response(answer.body, answer.status_code, answer.headers, answer.mimetype)
+        set_raw_body(body)
+        ctype = Headers(scope=scope).get("content-type", "").lower()
+        if any(t in ctype for t in _TEXT_TYPES):
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                return receive, self._error(400, "The request body is not valid UTF-8.", "bad_body")
 
         sent = False
 
@@ -95,3 +120,10 @@ class TwinMiddleware:
             return await receive()
 
         return replay, None
+
+
+def _declares_body(scope) -> bool:
+    for name, value in scope.get("headers") or []:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0")):
+            return True
+    return False
