@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import argparse
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+from loopback import free_port, serve
+
 MASTER = "97b8a203-f4ca-4832-8469-d2188e4c4871"
 WRITE = "5d0f3a6b-2c41-4e8a-9b7d-6e1f0a2b3c4d"
 SOURCE = "8b5229f1-ee8f-4b23-9b4c-6149288cfb51"
@@ -34,24 +33,8 @@ AGENTS = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(port: int) -> subprocess.Popen:
-    server = subprocess.Popen([str(ROOT / ".venv/bin/apitwin"), "serve", "qoncrete", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/v2/source?token={MASTER}", timeout=2)
-            return server
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not come up")
+    return serve("qoncrete", port, f"http://127.0.0.1:{port}/v2/source?token={MASTER}")
 
 
 def page_views(rng: random.Random, n: int) -> list[dict]:

@@ -16,38 +16,21 @@ connection and requests one after another:
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+from loopback import free_port, serve
+
 ALICE = {"Authorization": "Bearer 1|qoreAliceDemoToken0000000000000000000000"}
 VERBS = ("Ontwerp", "Bouw", "Test", "Review", "Documenteer")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(port: int) -> subprocess.Popen:
-    server = subprocess.Popen([str(ROOT / ".venv/bin/apitwin"), "serve", "qore", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/me", headers=ALICE, timeout=2)
-            return server
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not come up")
+    return serve("qore", port, f"http://127.0.0.1:{port}/api/me", headers=ALICE)
 
 
 def timed(client: httpx.Client, repeat: int, method: str, url: str, **kwargs) -> tuple[float, float]:

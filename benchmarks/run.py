@@ -13,16 +13,13 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from pathlib import Path
 
-import httpx
+import loopback
+from loopback import ROOT, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "SylsDTZTBk2zAkg016vW_aCuO1XQDXPsxrLuI1TG7z5sYvUfRlVf5R4g6kDnLI_o-c5iqrswrWzPANDKXmtV7Q"
 PRISM_DIR = ROOT / "benchmarks" / ".prism"
 POST_LUA = """
@@ -32,21 +29,9 @@ wrk.body = '{"anr": "5e6f33d1-99b1-4244-a573-942498a4a201", "type": "risk", "day
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_until_up(url: str, seconds: float = 300) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, headers={"X-API-KEY": KEY}, timeout=30)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise SystemExit(f"server at {url} did not come up")
+    if not loopback.wait_until_up(url, {"X-API-KEY": KEY}, seconds, timeout=30):
+        raise SystemExit(f"server at {url} did not come up")
 
 
 def wrk(url: str, seconds: int, script: str | None = None) -> dict:
