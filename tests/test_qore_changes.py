@@ -238,3 +238,24 @@ def test_a_resource_added_to_the_fixtures_is_served_without_code(tmp_path, monke
     assert [r["name"] for r in page["data"]] == ["Sam"]
     assert client.get("/api/resources/contacts/table/contacts", headers=BOB).json()["data"] == []
     assert create(client, "contacts", name="x" * 51).status_code == 422
+
+
+def test_form_fields_named_by_numbers_are_still_an_object(qore):
+    _, client = qore
+    response = client.put("/api/resources/projects/1", headers={**ALICE, "Content-Type": "application/x-www-form-urlencoded"},
+                          content="0=x&1=y")
+    assert response.status_code == 200
+    assert response.json()["data"]["name"] != "x"
+
+
+def test_nobody_locks_themselves_out(qore):
+    _, client = qore
+    assert client.post("/api/resources/users/actions/delete_resource/1", headers=ALICE).status_code == 403
+    demote = client.put("/api/resources/users/1", headers=ALICE, json={"role": "member"})
+    assert demote.status_code == 403 and demote.json() == {"message": "This action is unauthorized."}
+    tenant = create(client, "tenants", name="Derde", slug="derde").json()["data"]["id"]
+    assert client.put("/api/resources/users/1", headers=ALICE, json={"tenants": [tenant]}).status_code == 403
+    assert client.put("/api/resources/users/1", headers=ALICE, json={"name": "Alice V."}).status_code == 200
+    assert client.get("/api/me", headers=ALICE).json()["role"] == "admin"
+    other = client.put("/api/resources/users/3", headers=ALICE, json={"role": "admin"})
+    assert other.status_code == 200 and other.json()["data"]["role"] == "admin"

@@ -250,3 +250,11 @@ def test_a_form_action_needs_a_name(client):
                               json={"field": "issue", "state": {"project": 1}, "action": {}})
     assert response.status_code == 422
     assert response.json()["errors"] == {"action.name": ["The action.name field is required."]}
+
+
+def test_a_get_body_that_is_not_a_json_object_answers_400(client):
+    for path in (PROJECTS, "/api/resources/registrations/create", "/api/resources/projects/1/edit"):
+        response = client.request("GET", path, headers={**ALICE, "Content-Type": "application/json"},
+                                  content=b"[null, null]")
+        assert response.status_code == 400
+        assert response.json() == {"message": "The request body must be a JSON object."}

@@ -297,6 +297,15 @@ class QoreBackend(Accounts):
             out[name] = value
         return out
 
+    @staticmethod
+    def _is_self(name: str, row: dict, user: dict | None) -> bool:
+        return name == USERS and user is not None and row["_id"] == user["_id"]
+
+    def _guarded_own_fields(self) -> set[str]:
+        """What a user may not change of their own account: their role and tenants
+        (as they may not delete it), so nobody locks themselves out."""
+        return {"role", self.resources[USERS].scope} - {None, "id"}
+
     # -- create, update, delete, actions -----------------------------------------------
     def create(self, name: str, payload, user: dict | None, *, at: datetime | None = None,
                causer: dict | None = None) -> tuple[Resource, dict]:
@@ -334,6 +343,8 @@ class QoreBackend(Accounts):
             payload = {}
         values = self.validate(resource, payload, user, existing=row)
         changed = {k: v for k, v in values.items() if row.get(k) != v or isinstance(v, Upload)}
+        if self._is_self(name, row, user) and set(changed) & self._guarded_own_fields():
+            raise Forbidden("This action is unauthorized.")
         if not changed and description == "updated":
             return resource, row
         self._store_files(resource, row["_id"], changed, row)
@@ -364,6 +375,8 @@ class QoreBackend(Accounts):
     def delete(self, name: str, row_id, user: dict | None) -> None:
         resource, row = self.get_row(name, row_id, user)
         self.authorize(resource, "delete", user)
+        if self._is_self(name, row, user):
+            raise Forbidden("This action is unauthorized.")
         referring = self._references(resource, row["_id"])
         blocking = [(r, f, rows) for r, f, rows in referring
                     if f.required or f.name == r.scope]

@@ -11,7 +11,7 @@ from connexion.lifecycle import ConnexionResponse
 from starlette.datastructures import UploadFile
 
 from apitwin.server.core.context import backend, twin
-from apitwin.server.core.errors import DomainError, Unauthorized, json_body
+from apitwin.server.core.errors import BadRequest, DomainError, Unauthorized, json_body
 
 from .backend import timestamp
 from .rules import Upload
@@ -83,7 +83,7 @@ def parse_pairs(pairs) -> dict:
                 child = node[part] = {}
             node = child
         node[parts[-1] or str(len(node))] = value
-    return _listify(root)
+    return {key: _listify(value) for key, value in root.items()}  # the input itself stays an object
 
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -91,6 +91,13 @@ FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 def _mimetype() -> str:
     return _req().headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _json_value(raw):
+    try:
+        return orjson.loads(raw)
+    except (orjson.JSONDecodeError, TypeError):
+        return None
 
 
 def _json_object(raw) -> dict:
@@ -102,7 +109,7 @@ def _json_object(raw) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-async def _payload(kwargs: dict) -> dict:
+async def _payload(kwargs: dict, strict: bool = False) -> dict:
     """The request's input: a JSON object, or form fields (with files) read as PHP does.
 
     Connexion reads the body before the handler (it parses forms for every operation), so
@@ -110,6 +117,8 @@ async def _payload(kwargs: dict) -> dict:
     the UploadFile arguments of a handler taking **kwargs. Handlers whose query parameters
     are typed take `body` only: with **kwargs Connexion would convert those parameters
     itself and fail on bad values (`limit=null`) instead of letting us answer 422.
+    `strict` (the query-like bodies of GET operations): a body that is not a JSON object
+    answers 400, where a create or update body reads as empty input, as Laravel reads it.
     """
     body = kwargs.get("body")
     mimetype = _mimetype()
@@ -132,7 +141,11 @@ async def _payload(kwargs: dict) -> dict:
                     pairs.append((key, None))
         return parse_pairs(pairs)
     if isinstance(body, (bytes, bytearray, str)):
+        if strict and str(body).strip() and not isinstance(_json_value(body), dict):
+            raise BadRequest("The request body must be a JSON object.")
         return _json_object(body) if str(body).strip() else {}
+    if strict and body is not None and not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
     return body if isinstance(body, dict) else {}
 
 
@@ -150,7 +163,7 @@ def _query() -> dict:
 
 async def _params(kwargs: dict) -> dict:
     """Query parameters overlaid by the body, as Laravel's input()."""
-    return {**_query(), **(await _payload(kwargs))}
+    return {**_query(), **(await _payload(kwargs, strict=True))}
 
 
 def _json(data, status: int = 200, headers: dict | None = None) -> ConnexionResponse:
