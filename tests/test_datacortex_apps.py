@@ -3,36 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_client
-
-
-@pytest.fixture(scope="module")
-def shared():
-    return make_client("datacortex")[1]
-
-
-@pytest.fixture
-def client(shared):
-    """One app per module (building one takes a while), back to the fixtures for each test."""
-    shared.post("/__apitwin/reset")
-    shared.post("/__apitwin/clock", json={"reset": True})
-    shared.cookies.clear()
-    return shared
-
-
-ALICE = "dcsession-alice-0000000000000000000000001"  # Acme Games (101)
-BOB = "dcsession-bob-00000000000000000000000002"  # Blue Harbor Studio (102)
-CAROL = "dcsession-carol-0000000000000000000000003"  # both
-
-
-def as_user(key):
-    return {"Cookie": f"session_key={key}"}
+from datacortex_helpers import ALICE, BOB, CAROL, as_user, client, shared  # noqa: F401
 
 
 def bundle(api_key, tag="device-1"):
     return {"api_key": api_key, "app_ver": "1.0", "device_tag": tag, "events": [{"type": "dau", "event_index": 0}]}
-
-
 
 
 def test_user_lists_every_organization_of_the_user(client):

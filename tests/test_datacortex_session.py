@@ -7,23 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import make_client
-
-
-@pytest.fixture(scope="module")
-def shared():
-    return make_client("datacortex")[1]
-
-
-@pytest.fixture
-def client(shared):
-    """One app per module (building one takes a while), back to the fixtures for each test."""
-    shared.post("/__apitwin/reset")
-    shared.post("/__apitwin/clock", json={"reset": True})
-    shared.cookies.clear()
-    return shared
-
-
-ALICE = "dcsession-alice-0000000000000000000000001"
+from datacortex_helpers import ALICE, client, shared  # noqa: F401
 
 
 def login(client, email="alice@acme.example"):

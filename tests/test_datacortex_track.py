@@ -5,25 +5,7 @@ import json
 
 import pytest
 
-from conftest import make_client
-
-
-@pytest.fixture(scope="module")
-def shared():
-    return make_client("datacortex")[1]
-
-
-@pytest.fixture
-def client(shared):
-    """One app per module (building one takes a while), back to the fixtures for each test."""
-    shared.post("/__apitwin/reset")
-    shared.post("/__apitwin/clock", json={"reset": True})
-    shared.cookies.clear()
-    return shared
-
-
-MINER = "acme-spaceminer-3f9c2a7e51d04b8e"  # app 1001 of acme
-QUEST = "blueharbor-quest-5e7a9c1b3d2f6a80"  # app 1003 of blueharbor
+from datacortex_helpers import MINER, QUEST, client, shared  # noqa: F401
 
 
 def bundle(**changes):
@@ -40,8 +22,6 @@ def bundle(**changes):
     }
     base.update(changes)
     return base
-
-
 
 
 def summary(client):
