@@ -258,3 +258,11 @@ def test_a_get_body_that_is_not_a_json_object_answers_400(client):
                                   content=b"[null, null]")
         assert response.status_code == 400
         assert response.json() == {"message": "The request body must be a JSON object."}
+
+
+def test_a_get_body_that_is_not_json_answers_400_and_null_is_no_body(client):
+    headers = {**ALICE, "Content-Type": "application/json"}
+    broken = client.request("GET", PROJECTS, headers=headers, content=b"\x00{")
+    assert broken.status_code == 400
+    assert broken.json() == {"message": "The request body is not valid JSON."}
+    assert client.request("GET", PROJECTS, headers=headers, content=b"null").status_code == 200

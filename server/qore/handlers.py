@@ -146,6 +146,12 @@ async def _payload(kwargs: dict, strict: bool = False) -> dict:
         return _json_object(body) if str(body).strip() else {}
     if strict and body is not None and not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
+    if strict and body is None and "json" in mimetype:
+        # Connexion hands over None both for `null` (no body, as documented) and for text
+        # that is not JSON; only the length tells them apart (4: `null`).
+        length = _req().headers.get("content-length", "0")
+        if length.isdigit() and int(length) not in (0, 4):
+            raise BadRequest("The request body is not valid JSON.")
     return body if isinstance(body, dict) else {}
 
 
