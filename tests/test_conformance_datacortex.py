@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from apitwin.conformance.cli import main as conform
 from apitwin.server.core.api import available
 from apitwin.server.core.app import create
 
-from test_conformance_monarc import failures_section, rewrite_json, serving
+from conformance_helpers import conform_output, failing_run, rewrite_json, serving
 
 pytestmark = pytest.mark.skipif("datacortex" not in available(), reason="the Data Cortex twin is not there")
 
@@ -15,9 +14,7 @@ KEY = "dcsession-carol-0000000000000000000000003"
 
 
 def run_kit(capsys, url, *extra, key=KEY):
-    code = conform(["datacortex", "--base-url", url, "--session-key", key, *extra])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return conform_output(capsys, ["datacortex", "--base-url", url, "--session-key", key, *extra])
 
 
 def test_passes_against_apitwin_datacortex(capsys):
@@ -43,10 +40,8 @@ def test_unverified_or_unknown_session_exits_2(capsys):
 def test_logout_that_does_not_stick_is_named(capsys):
     twin, app = create("datacortex")
     twin.backend.logout = lambda key: None  # answers 200, the key keeps working
-    with serving(app) as url:
-        code, out, _ = run_kit(capsys, url, "--scenarios-only")
-    assert code == 1
-    assert "a logged-out session key still works" in failures_section(out)
+    _, failures = failing_run(run_kit, capsys, app, "--scenarios-only")
+    assert "a logged-out session key still works" in failures
 
 
 def test_other_organization_readable_is_named(capsys):
@@ -54,19 +49,14 @@ def test_other_organization_readable_is_named(capsys):
     real = twin.backend.list_apps
     twin.backend.list_apps = lambda user, org_id: real({**user, "org_ids": [int(org_id)]}, org_id) \
         if str(org_id).isdigit() and twin.backend.organizations.exists(int(org_id)) else []
-    with serving(app) as url:
-        code, out, _ = run_kit(capsys, url, "--scenarios-only")
-    assert code == 1
-    assert "which the user is not in, answered 200 (expected 403)" in failures_section(out)
+    _, failures = failing_run(run_kit, capsys, app, "--scenarios-only")
+    assert "which the user is not in, answered 200 (expected 403)" in failures
 
 
 def test_deleted_app_still_listed_is_named(capsys):
     twin, app = create("datacortex")
     twin.backend.delete_app = lambda user, app_id: None  # 200, nothing deleted
-    with serving(app) as url:
-        code, out, _ = run_kit(capsys, url, "--scenarios-only")
-    assert code == 1
-    failures = failures_section(out)
+    out, failures = failing_run(run_kit, capsys, app, "--scenarios-only")
     assert "a deleted app is still listed" in failures
     assert "(deletion failed)" in out  # and the clean-up says what it could not delete
 
@@ -77,9 +67,6 @@ def test_error_shape_is_named(capsys):
     def as_text(status, body):
         return (403, "Forbidden", "text/plain") if status == 403 else (status, body, None)
 
-    with serving(rewrite_json(app, "/api/1/user", "GET", as_text)) as url:
-        code, out, _ = run_kit(capsys, url, "--scenarios-only")
-    assert code == 1
-    failures = failures_section(out)
+    _, failures = failing_run(run_kit, capsys, rewrite_json(app, "/api/1/user", "GET", as_text), "--scenarios-only")
     assert "[datacortex.conventions] GET /api/1/user: 403 error with content type text/plain" in failures
     assert "is not Data Cortex's {\"error\": \"...\"}" in failures

@@ -6,90 +6,23 @@ Each test serves a variant of apitwin's MONARC server with uvicorn on a free loo
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
-from contextlib import contextmanager
 from xml.etree import ElementTree as ET
 
 import pytest
-import uvicorn
 
 from apitwin.conformance.cli import main as conform
 from apitwin.server.core.app import create
+
+# failures_section, rewrite_json and serving are also imported from here by other APIs' tests.
+from conformance_helpers import (  # noqa: F401
+    conform_output, failing_run, failures_section, free_port, rewrite_json, serving)
 
 KEY = "SylsDTZTBk2zAkg016vW_aCuO1XQDXPsxrLuI1TG7z5sYvUfRlVf5R4g6kDnLI_o-c5iqrswrWzPANDKXmtV7Q"
 FAST = ["--max-examples", "5", "--stateful-steps", "5"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serving(app):
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 def run_kit(capsys, base_url, *extra, key=KEY):
-    code = conform(["monarc", "--base-url", base_url, "--api-key", key, *extra])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def failures_section(out: str) -> str:
-    assert "FAILURES" in out, out[-3000:]
-    return out[out.index("FAILURES"):]
-
-
-# -- ASGI wrappers that break the answers of a correct server ------------------------------
-def rewrite_json(app, path_prefix: str, method: str | None, change):
-    """Answers under `path_prefix` go through change(status, body) -> (status, body, headers)."""
-
-    async def wrapped(scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].startswith(path_prefix) or \
-                (method and scope["method"] != method):
-            await app(scope, receive, send)
-            return
-        start, chunks = {}, []
-
-        async def capture(message):
-            if message["type"] == "http.response.start":
-                start.update(message)
-            else:
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    body = b"".join(chunks)
-                    try:
-                        data = json.loads(body)
-                    except ValueError:
-                        data = None
-                    status, data, ctype = change(start["status"], data)
-                    raw = body if data is None else json.dumps(data).encode()
-                    headers = [(k, v) for k, v in start.get("headers", [])
-                               if k.lower() not in (b"content-length", b"content-type")]
-                    headers += [(b"content-length", str(len(raw)).encode()),
-                                (b"content-type", (ctype or "application/json").encode())]
-                    await send({"type": "http.response.start", "status": status, "headers": headers})
-                    await send({"type": "http.response.body", "body": raw})
-
-        await app(scope, receive, capture)
-
-    return wrapped
+    return conform_output(capsys, ["monarc", "--base-url", base_url, "--api-key", key, *extra])
 
 
 # -- the real server passes ----------------------------------------------------------------
@@ -138,10 +71,8 @@ def test_wrong_status_code_is_named(capsys, tmp_path):
     def created_201(status, body):
         return (201 if status == 200 else status), body, None
 
-    with serving(rewrite_json(app, "/api/v2/stats/", "POST", created_201)) as url:
-        code, out, _ = run_kit(capsys, url, *FAST, "--junit", str(tmp_path / "j.xml"))
-    assert code == 1
-    failures = failures_section(out)
+    _, failures = failing_run(run_kit, capsys, rewrite_json(app, "/api/v2/stats/", "POST", created_201), *FAST,
+                              "--junit", str(tmp_path / "j.xml"))
     assert "[status_code_conformance] POST /api/v2/stats/: Undocumented status code" in failures
     assert "create answered 201: the real service answers 200" in failures
     assert "curl " in failures
@@ -163,10 +94,7 @@ def test_missing_field_is_named(capsys):
                 row.pop("uuid", None)
         return status, body, None
 
-    with serving(rewrite_json(app, "/api/v2/stats/", None, drop_uuid)) as url:
-        code, out, _ = run_kit(capsys, url, *FAST)
-    assert code == 1
-    failures = failures_section(out)
+    _, failures = failing_run(run_kit, capsys, rewrite_json(app, "/api/v2/stats/", None, drop_uuid), *FAST)
     assert "[response_schema_conformance] GET /api/v2/stats/{id}/: Response violates schema" in failures
     assert "[response_schema_conformance] POST /api/v2/stats/: Response violates schema" in failures
     assert '"uuid" is a required property' in failures
@@ -179,10 +107,7 @@ def test_filter_ignoring_its_value_is_named(capsys):
     # `month` and its operators are dropped: the filter "works" but ignores its value.
     twin.backend.list_stats = lambda filters, skip, limit: real(
         {k: v for k, v in filters.items() if not k.startswith("month")}, skip, limit)
-    with serving(app) as url:
-        code, out, _ = run_kit(capsys, url, "--scenarios-only")
-    assert code == 1
-    failures = failures_section(out)
+    out, failures = failing_run(run_kit, capsys, app, "--scenarios-only")
     assert "filter {'month': '2'} returned rows that do not match it" in failures
     assert "filter {'month__in': '2,3'} returned rows that do not match it" in failures
     assert "filter {'type': 'risk'}" not in failures  # the filters that work are not blamed
@@ -192,10 +117,7 @@ def test_filter_ignoring_its_value_is_named(capsys):
 def test_ignored_auth_header_is_named(capsys):
     twin, app = create("monarc")
     twin.backend.organization_for = lambda key: "CASES"  # any key, or none, is let in
-    with serving(app) as url:
-        code, out, _ = run_kit(capsys, url, *FAST)
-    assert code == 1
-    failures = failures_section(out)
+    _, failures = failing_run(run_kit, capsys, app, *FAST)
     assert "GET /api/v2/stats/ with a wrong key: expected 401" in failures
     assert "a refused key was accepted" in failures
     assert "[ignored_auth]" in failures
@@ -210,10 +132,7 @@ def test_paging_bug_is_named(capsys):
         return rows, False
 
     twin.backend.list_stats = no_has_more
-    with serving(app) as url:
-        code, out, _ = run_kit(capsys, url, "--scenarios-only")
-    assert code == 1
-    failures = failures_section(out)
+    _, failures = failing_run(run_kit, capsys, app, "--scenarios-only")
     assert "has_more is False, expected True" in failures
     assert "paging_adds_up" in failures
 
@@ -222,10 +141,8 @@ def test_skip_off_by_one_is_named(capsys):
     twin, app = create("monarc")
     real = twin.backend.list_stats
     twin.backend.list_stats = lambda filters, skip, limit: real(filters, skip + 1 if skip else 0, limit)
-    with serving(app) as url:
-        code, out, _ = run_kit(capsys, url, "--scenarios-only")
-    assert code == 1
-    assert "do not add up to the whole listing" in failures_section(out)
+    _, failures = failing_run(run_kit, capsys, app, "--scenarios-only")
+    assert "do not add up to the whole listing" in failures
 
 
 def test_problem_json_errors_are_named(capsys):
@@ -236,10 +153,7 @@ def test_problem_json_errors_are_named(capsys):
             return 404, {"type": "about:blank", "title": "Not Found", "status": 404}, "application/problem+json"
         return status, body, None
 
-    with serving(rewrite_json(app, "/api/v2/", "GET", as_problem)) as url:
-        code, out, _ = run_kit(capsys, url, *FAST)
-    assert code == 1
-    failures = failures_section(out)
+    _, failures = failing_run(run_kit, capsys, rewrite_json(app, "/api/v2/", "GET", as_problem), *FAST)
     assert "[monarc.conventions] GET /api/v2/stats/{id}/" in failures
     assert "content type application/problem+json" in failures
     assert "is not MONARC's {\"error\": \"...\"}" in failures
@@ -258,16 +172,14 @@ def test_all_requests_refused_is_a_failure(capsys):
                     "headers": [(b"content-type", b"application/json"), (b"content-length", b"25")]})
         await send({"type": "http.response.body", "body": body})
 
-    with serving(refuse_after_probe) as url:
-        code, out, _ = run_kit(capsys, url, *FAST)
-    assert code == 1
-    assert "[authentication] (run): all" in failures_section(out)
+    out, failures = failing_run(run_kit, capsys, refuse_after_probe, *FAST)
+    assert "[authentication] (run): all" in failures
     assert "authenticated requests were refused (401/403)" in out
 
 
 # -- runs that cannot happen exit 2 with one clear line -------------------------------------
 def test_unreachable_url_exits_2(capsys):
-    code, out, err = run_kit(capsys, f"http://127.0.0.1:{_free_port()}")
+    code, out, err = run_kit(capsys, f"http://127.0.0.1:{free_port()}")
     assert code == 2
     assert "could not run: the deployment is unreachable" in err
     assert len(err.strip().splitlines()) == 1

@@ -13,7 +13,7 @@ from apitwin.conformance.cli import main as conform
 from apitwin.server.core.app import create
 from apitwin.server.core.api import available
 
-from test_conformance_monarc import failures_section, rewrite_json, serving
+from conformance_helpers import conform_output, failing_run, rewrite_json, serving
 
 pytestmark = pytest.mark.skipif("qoncrete" not in available(), reason="the Qoncrete twin is not there")
 
@@ -21,9 +21,7 @@ LOGIN = ["--email", "demo@qoncrete.test", "--password", "demo1234"]
 
 
 def run_kit(capsys, url, *extra):
-    code = conform(["qoncrete", "--base-url", url, *LOGIN, "--scenarios-only", *extra])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return conform_output(capsys, ["qoncrete", "--base-url", url, *LOGIN, "--scenarios-only", *extra])
 
 
 def test_scenarios_pass_against_apitwin_qoncrete(capsys):
@@ -51,10 +49,8 @@ def test_update_not_visible_is_named(capsys):
     twin, app = create("qoncrete")
     # The update answers as if applied, but nothing is stored.
     twin.backend.update_source = lambda *args, **kwargs: twin.backend.get_source(*args[:2])
-    with serving(app) as url:
-        code, out, _ = run_kit(capsys, url)
-    assert code == 1
-    assert "the update is not visible when the source is fetched again" in failures_section(out)
+    _, failures = failing_run(run_kit, capsys, app)
+    assert "the update is not visible when the source is fetched again" in failures
 
 
 def test_private_source_readable_by_another_user_is_named(capsys):
@@ -63,10 +59,7 @@ def test_private_source_readable_by_another_user_is_named(capsys):
     def reveal(status, body):  # 403/404 to the other user becomes the source itself
         return (200, {"_id": "leaked"}, None) if status in (403, 404) else (status, body, None)
 
-    with serving(rewrite_json(app, "/v2/source/", "GET", reveal)) as url:
-        code, out, _ = run_kit(capsys, url)
-    assert code == 1
-    failures = failures_section(out)
+    _, failures = failing_run(run_kit, capsys, rewrite_json(app, "/v2/source/", "GET", reveal))
     assert "another user read a private source (200)" in failures
 
 
@@ -78,10 +71,7 @@ def test_problem_json_errors_are_named(capsys):
             return 401, {"type": "about:blank", "title": "Unauthorized", "status": 401}, "application/problem+json"
         return status, body, None
 
-    with serving(rewrite_json(app, "/v2/source", "GET", as_problem)) as url:
-        code, out, _ = run_kit(capsys, url)
-    assert code == 1
-    failures = failures_section(out)
+    _, failures = failing_run(run_kit, capsys, rewrite_json(app, "/v2/source", "GET", as_problem))
     assert "[qoncrete.conventions] GET /v2/source: 401 error with content type application/problem+json" in failures
     assert "is not Qoncrete's {\"code\": <status>, \"text\": \"...\"}" in failures
 

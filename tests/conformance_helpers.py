@@ -1,0 +1,97 @@
+"""Shared by the conformance kit's tests: serve a (deliberately wrong) twin, run the kit, read its output.
+
+Each test serves a variant of an apitwin server with uvicorn in a thread on a free loopback
+port (the kit talks HTTP, as it would to any deployment) and runs `apitwin conform <api>`.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
+import uvicorn
+
+from apitwin.conformance.cli import main as conform
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(app):
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the test server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def conform_output(capsys, argv: list[str]) -> tuple[int, str, str]:
+    """`apitwin conform <argv>`: its exit code, what it printed, what it printed on stderr."""
+    code = conform(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def failures_section(out: str) -> str:
+    assert "FAILURES" in out, out[-3000:]
+    return out[out.index("FAILURES"):]
+
+
+def failing_run(run_kit, capsys, app, *extra) -> tuple[str, str]:
+    """Serves `app`, runs `run_kit(capsys, url, *extra)` and asserts it exits 1.
+
+    Returns the output and its FAILURES section."""
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url, *extra)
+    assert code == 1
+    return out, failures_section(out)
+
+
+# -- ASGI wrappers that break the answers of a correct server ------------------------------
+def rewrite_json(app, path_prefix: str, method: str | None, change):
+    """Answers under `path_prefix` go through change(status, body) -> (status, body, headers)."""
+
+    async def wrapped(scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(path_prefix) or \
+                (method and scope["method"] != method):
+            await app(scope, receive, send)
+            return
+        start, chunks = {}, []
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+            else:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    body = b"".join(chunks)
+                    try:
+                        data = json.loads(body)
+                    except ValueError:
+                        data = None
+                    status, data, ctype = change(start["status"], data)
+                    raw = body if data is None else json.dumps(data).encode()
+                    headers = [(k, v) for k, v in start.get("headers", [])
+                               if k.lower() not in (b"content-length", b"content-type")]
+                    headers += [(b"content-length", str(len(raw)).encode()),
+                                (b"content-type", (ctype or "application/json").encode())]
+                    await send({"type": "http.response.start", "status": status, "headers": headers})
+                    await send({"type": "http.response.body", "body": raw})
+
+        await app(scope, receive, capture)
+
+    return wrapped
