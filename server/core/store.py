@@ -101,6 +101,11 @@ class Collection:
                 break
         return page
 
+    def scan(self):
+        """The stored documents themselves, in insertion order, uncopied: for read-only
+        passes over a whole collection (filtering and sorting in Python). Never change them."""
+        return self.raw._store._documents.values()
+
     def count(self, query: dict | None = None) -> int:
         documents = self.raw._store._documents
         if not query:

@@ -100,7 +100,7 @@ class QoreBackend(Accounts):
         resource for each table page was most of its time): callers only read them, and
         copy (`Collection.get`) what they hand on to be changed.
         """
-        documents = self.rows[resource.name].raw._store._documents.values()
+        documents = self.rows[resource.name].scan()
         if user is None or resource.scope is None:
             return list(documents)
         tenants = set(self.tenants_of(user))
