@@ -123,6 +123,46 @@ def test_unknown_routes_and_methods_are_handled_errors(client):
     assert answer.json()["error"]["code"] == "0300"
 
 
+def test_without_a_valid_token_everything_but_login_and_preflight_is_403_with_cors(client):
+    tester = login(client, "tester2")
+    client.post("/__apitwin/clock", json={"advance": "5h"})
+    for headers in ({}, {"X-AUTH-TOKEN": "garbage"}, tester):
+        for method, path, extra in (("GET", "/nowhere", {}), ("TRACE", "/users", {}), ("PATCH", "/groups", {}),
+                                    ("POST", "/users/token/", {}), ("GET", "/users/token", {}),
+                                    ("POST", "/queries", {"content-type": "multipart/form-data"})):
+            answer = client.request(method, path, headers={**headers, **extra}, content=b"x" if extra else None)
+            assert answer.status_code == 403, (method, path, headers)
+            assert answer.json()["error"]["code"] == "0300"
+            assert answer.headers["access-control-allow-origin"] == "*"
+            assert answer.headers["access-control-expose-headers"] == "X-AUTH-TOKEN"
+    assert client.options("/nowhere").headers["access-control-allow-origin"] == "*"
+
+
+def test_errors_answered_before_the_handlers_carry_cors_headers(client):
+    admin = login(client, "admin")
+    for method, path in (("GET", "/nowhere"), ("TRACE", "/users"), ("PATCH", "/groups")):
+        answer = client.request(method, path, headers=admin)
+        assert answer.status_code == 200, (method, path)
+        assert answer.json()["error"]["code"] == "0300"
+        assert answer.headers["access-control-allow-origin"] == "*"
+    answer = client.post("/queries", headers={**admin, "content-type": "multipart/form-data"}, content=b"x")
+    assert answer.json()["error"]["code"] == "0300"
+    assert answer.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_password_with_a_percent_survives_the_web_clients_form_encoding(client):
+    admin = login(client, "admin")
+    for number, password in enumerate(("100%25", "50% off", "%zz+%41")):
+        user = f"percent{number}"
+        made = client.post("/users", headers=admin, json={"o": {"userId": user, "password": password}})
+        assert made.json()["userId"] == user
+        body = '{"username":"%s","password":"%s"}' % (user, password)
+        answer = client.post("/users/token", content=body,
+                             headers={"content-type": "application/x-www-form-urlencoded; charset=UTF-8"})
+        assert answer.status_code == 200, password
+        assert claims_of(answer)["sub"] == user
+
+
 def test_a_password_with_a_plus_survives_the_web_clients_form_encoding(client):
     admin = login(client, "admin")
     client.post("/users", headers=admin, json={"o": {"userId": "plus", "password": "a+b&c=d"}})

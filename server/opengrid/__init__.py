@@ -3,6 +3,7 @@ from apitwin.server.core.api import ApiDefinition
 
 from . import errors
 from .backend import DEFAULT_SECRET, OpenGridBackend
+from .handlers import CORS_HEADERS, guard
 
 DEFINITION = ApiDefinition(
     name="opengrid",
@@ -14,4 +15,8 @@ DEFINITION = ApiDefinition(
     # The handlers validate, answering the service's own errors (HTTP 200 + code 0300).
     validate_requests=False,
     settings={"jwt_secret": DEFAULT_SECRET, "regex_budget_seconds": 2.0},
+    # The browser client needs them on every answer, errors and preflights included.
+    response_headers=CORS_HEADERS,
+    # The token is checked before routing, as the real service's security filter does.
+    guard=guard,
 )

@@ -1,23 +1,19 @@
 """OpenGrid operations: HTTP in, HTTP out. The rules live in backend.py.
 
-Every operation answers through `_answer`, which adds the CORS headers the browser client
-needs to every answer (errors included) and renders the service's error shapes.
+The core does the rest (server/opengrid/__init__.py): the token is checked before routing
+(`guard`), the CORS headers go on every answer (`response_headers`), and a DomainError
+raised here is rendered by errors.py.
 """
 from __future__ import annotations
 
-import functools
-import logging
 import orjson
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
-from apitwin.server.core.context import backend
-from apitwin.server.core.errors import DEFAULT_STATUS, DomainError
+from apitwin.server.core.context import backend, raw_body
 
 from . import errors
 from .mongoq import to_extended
-
-log = logging.getLogger("apitwin")
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -29,33 +25,16 @@ TOKEN_HEADER = "X-AUTH-TOKEN"
 
 
 def authenticate(apikey, required_scopes=None):
-    """Connexion's x-apikeyInfoFunc: the header must be there; the backend judges the token
-    (so that a bad token is answered by the handler, with CORS headers)."""
+    """Connexion's x-apikeyInfoFunc: the guard has already judged the token before routing;
+    the handlers read the caller from it again (`_caller`)."""
     return {"sub": None, "token": apikey}
 
 
 def _respond(status: int, body=None, headers: dict | None = None) -> ConnexionResponse:
-    all_headers = {**CORS_HEADERS, **(headers or {})}
     if body is None:
-        return ConnexionResponse(status_code=status, body=b"", headers=all_headers)
+        return ConnexionResponse(status_code=status, body=b"", headers=headers or {})
     return ConnexionResponse(status_code=status, body=orjson.dumps(body), mimetype="application/json",
-                             content_type="application/json", headers=all_headers)
-
-
-def _answer(operation):
-    @functools.wraps(operation)
-    async def wrapper(*args, **kwargs):
-        try:
-            return await operation(*args, **kwargs)
-        except DomainError as exc:
-            status, body = errors.shape(DEFAULT_STATUS.get(exc.kind, 200), exc.message, exc.kind, exc.details)
-            return _respond(status, body)
-        except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            status, body = errors.shape(500, "", "server_error")
-            return _respond(status, body)
-
-    return wrapper
+                             content_type="application/json", headers=headers or {})
 
 
 def _caller():
@@ -80,15 +59,14 @@ def _form_value(value):
 
 
 def _json_of(body):
-    """The JSON document sent, whatever the content type (Connexion has read the body into
-    `body`: parsed JSON, form fields, or bytes). Form fields are put back together: the web
-    client sends JSON text as `application/x-www-form-urlencoded`, one field name."""
+    """The JSON document sent, whatever the content type. The web client sends JSON text as
+    `application/x-www-form-urlencoded`, which Connexion form-decodes (losing `+` and `%`
+    escapes): such a body is read again as it arrived. A real form gives its fields."""
     if _is_form():
-        fields = body if isinstance(body, dict) else {}
-        text = "&".join(k if _form_value(v) in (None, "") else f"{k}={_form_value(v)}" for k, v in fields.items())
         try:
-            return orjson.loads(text)
+            return orjson.loads(raw_body())
         except orjson.JSONDecodeError:
+            fields = body if isinstance(body, dict) else {}
             return {k: _form_value(v) for k, v in fields.items()}
     if isinstance(body, (bytes, str)):
         try:
@@ -129,7 +107,6 @@ options_autocomplete = _preflight()
 
 
 # -- tokens ------------------------------------------------------------------------------
-@_answer
 async def login(body=None):
     try:
         credentials = _json_of(body)
@@ -137,18 +114,10 @@ async def login(body=None):
         credentials = None
     if not isinstance(credentials, dict):
         credentials = {}
-    username, password = credentials.get("username"), credentials.get("password")
-    try:
-        token = backend().login(username, password)
-    except errors.LoginFailed:
-        # JSON text sent as a form loses its `+` signs to form decoding: try them back.
-        if not (_is_form() and isinstance(password, str) and " " in password):
-            raise
-        token = backend().login(username, password.replace(" ", "+"))
+    token = backend().login(credentials.get("username"), credentials.get("password"))
     return _respond(200, None, {TOKEN_HEADER: token})
 
 
-@_answer
 async def renew():
     token = backend().renew(_caller())
     return _respond(204, None, {TOKEN_HEADER: token})
@@ -181,130 +150,105 @@ async def _delete(kind: str, id: str):
     return _respond(204)
 
 
-@_answer
 async def list_users():
     return await _list("users")
 
 
-@_answer
 async def list_users_slash():
     return await _list("users")
 
 
-@_answer
 async def create_user(body=None):
     return await _create("users", body)
 
 
-@_answer
 async def create_user_slash(body=None):
     return await _create("users", body)
 
 
-@_answer
 async def get_user(userId):
     return await _get("users", userId)
 
 
-@_answer
 async def update_user(userId, body=None):
     return await _update("users", userId, body)
 
 
-@_answer
 async def delete_user(userId):
     return await _delete("users", userId)
 
 
-@_answer
 async def list_groups():
     return await _list("groups")
 
 
-@_answer
 async def list_groups_slash():
     return await _list("groups")
 
 
-@_answer
 async def create_group(body=None):
     return await _create("groups", body)
 
 
-@_answer
 async def create_group_slash(body=None):
     return await _create("groups", body)
 
 
-@_answer
 async def get_group(groupId):
     return await _get("groups", groupId)
 
 
-@_answer
 async def update_group(groupId, body=None):
     return await _update("groups", groupId, body)
 
 
-@_answer
 async def delete_group(groupId):
     return await _delete("groups", groupId)
 
 
-@_answer
 async def list_queries():
     return await _list("queries")
 
 
-@_answer
 async def list_queries_slash():
     return await _list("queries")
 
 
-@_answer
 async def create_query(body=None):
     return await _create("queries", body)
 
 
-@_answer
 async def create_query_slash(body=None):
     return await _create("queries", body)
 
 
-@_answer
 async def get_query(queryId):
     return await _get("queries", queryId)
 
 
-@_answer
 async def update_query(queryId, body=None):
     return await _update("queries", queryId, body)
 
 
-@_answer
 async def delete_query(queryId):
     return await _delete("queries", queryId)
 
 
 # -- datasets ----------------------------------------------------------------------------
-@_answer
 async def list_datasets():
     return _respond(200, backend().list_datasets(_caller()))
 
 
-@_answer
 async def get_dataset(datasetId):
     return _respond(200, backend().get_dataset(_caller(), datasetId))
 
 
-@_answer
 async def query_dataset(datasetId):
     caller = _caller()
     answer = backend().query_dataset(caller, datasetId, _param("q"), _param("n"), _param("s"), _param("opts"))
     return _respond(200, answer)
 
 
-@_answer
 async def query_dataset_form(datasetId, body=None):
     caller = _caller()
     form = body if isinstance(body, dict) else {}
@@ -313,13 +257,21 @@ async def query_dataset_form(datasetId, body=None):
     return _respond(200, answer)
 
 
-@_answer
 async def get_capabilities():
     _caller()
     return _respond(200, backend().capabilities())
 
 
-@_answer
 async def autocomplete(listId):
     _caller()
     return _respond(200, backend().autocomplete(listId))
+
+
+# -- before routing ----------------------------------------------------------------------
+def guard(backend_, method: str, path: str, headers) -> None:
+    """The real service's Spring Security filter, run by the core before routing: every
+    request but the login and the CORS preflights needs a valid token, so an unknown route,
+    an unsupported method or a bad body without one answers 403 like any other."""
+    if method == "OPTIONS" or (method == "POST" and path == "/users/token"):
+        return
+    backend_.caller_for(headers.get(TOKEN_HEADER))
