@@ -15,8 +15,8 @@ ALICE = "1|qoreAliceDemoToken0000000000000000000000"
 BOB = "2|qoreBobDemoToken000000000000000000000000"
 
 
-def run_kit(capsys, url, *extra, token=ALICE):
-    code = conform(["qore", "--base-url", url, "--token", token, "--other-token", BOB, "--scenarios-only", *extra])
+def run_kit(capsys, url, *extra, token=ALICE, phases=("--scenarios-only",)):
+    code = conform(["qore", "--base-url", url, "--token", token, "--other-token", BOB, *phases, *extra])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -30,6 +30,14 @@ def test_scenarios_pass_against_apitwin_qore(capsys):
                  "project_created_listed_updated_deleted", "validation_errors_in_laravel_shape", "private_objects"):
         line = next(l for l in out.splitlines() if l.startswith(name))
         assert "passed" in line, line
+
+
+def test_full_run_passes_strictly_against_apitwin_qore(capsys):
+    _, app = create("qore")
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url, "--max-examples", "3", "--strict", phases=())
+    assert code == 0, out[-4000:]
+    assert "conformance 100.0%" in out
 
 
 def test_refused_token_exits_2(capsys):

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, Deviation, LoginRefused, Profile
+from . import AuthOption, Created, LoginRefused, Profile
 
 ME = "/api/me"
 PROJECTS = "/api/resources/projects"
@@ -38,17 +38,6 @@ class Qore(Profile):
         "delete_api_token": "it could revoke the run's own token (DELETE /api/api_tokens/<its id>); the "
                             "clean-up deletes the tokens the run created",
     }
-    # Found by this kit in apitwin's Qore on 2026-11-25, for its owner to fix and then remove
-    # from here. Listed in every report; --strict fails on them.
-    deviations = (
-        Deviation("positive_data_acceptance", "create_api_token",
-                  "the form body of POST /api/api_tokens is documented as any row form (RowForm), but "
-                  "email, password and device_name are required", lambda check, ex: ex.status == 422
-                  and "x-www-form-urlencoded" in str(ex.request_headers).lower()),
-        Deviation("negative_data_rejection", "update_resource", "PUT without a body is accepted as no "
-                  "change, although the document requires the body", lambda check, ex: not ex.request_body),
-    )
-
     def missing_credentials(self, creds):
         return None if creds.get("token") else "missing --token"
 
