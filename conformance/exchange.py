@@ -40,6 +40,16 @@ class Exchange:
     def content_type(self) -> str:
         return self.headers.get("content-type", "")
 
+    @property
+    def media_type(self) -> str:
+        """The answer's content type without parameters, lower-cased ("" when there is none)."""
+        return self.content_type.split(";")[0].strip().lower()
+
+    @property
+    def request_content_type(self) -> str:
+        """The Content-Type header the request was sent with, as sent ("" when there was none)."""
+        return {k.lower(): v for k, v in self.request_headers.items()}.get("content-type", "")
+
     def json(self, default: Any = None) -> Any:
         try:
             return json.loads(self.body)

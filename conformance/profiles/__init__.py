@@ -6,6 +6,7 @@ Each API adds one module `profiles/<api>.py` defining `PROFILE`, an instance of 
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
@@ -19,6 +20,25 @@ if TYPE_CHECKING:
 
 class LoginRefused(Exception):
     """The deployment refused the credentials: the run cannot happen (exit 2)."""
+
+
+def probe_by_get(session: "Session", path: str, refused: str, params: dict | None = None) -> None:
+    """A `Profile.probe`: one GET of `path`; on 401/403, LoginRefused("<refused>: GET <path> answered ...")."""
+    answer = session.request("GET", path, params=params, check=False, count=False)
+    if answer.status in (401, 403):
+        raise LoginRefused(f"{refused}: GET {path} answered {answer.summary()}")
+
+
+def short(value, limit: int = 200) -> str:
+    """A value for a message: a string as it is, anything else as JSON; cut after `limit` characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def shown_body(ex: "Exchange") -> str:
+    """The answer's body for a message: its JSON, or its first 200 bytes as text; shortened."""
+    body = ex.json()
+    return short(body if body is not None else ex.body[:200].decode("utf-8", "replace"))
 
 
 @dataclass(frozen=True)

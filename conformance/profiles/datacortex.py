@@ -8,30 +8,22 @@ Conventions every answer follows (openapi/datacortex.yaml and the research notes
 """
 from __future__ import annotations
 
-import json
-
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, Deviation, LoginRefused, Profile
+from . import AuthOption, Created, Deviation, Profile, probe_by_get, short, shown_body
 
 USER = "/api/1/user"
 APPS = "/api/1/app"
 NOT_LOGGED_IN = {"error": "Not logged in"}
 
 
-def _short(value, limit: int = 200) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def _json_media_error(check, ex) -> bool:
     return ex.status == 400 and ex.content_type.startswith("application/json") and \
-        {k.lower(): v for k, v in ex.request_headers.items()}.get("content-type", "").split(";")[0] \
-        not in ("application/json", "application/x-www-form-urlencoded", "")
+        ex.request_content_type.split(";")[0] not in ("application/json", "application/x-www-form-urlencoded", "")
 
 
 def _multipart_json(check, ex) -> bool:
-    ctype = {k.lower(): v for k, v in ex.request_headers.items()}.get("content-type", "").split(";")[0]
+    ctype = ex.request_content_type.split(";")[0]
     return ex.status == 400 and ctype not in ("application/json", "text/plain", "") \
         and ex.content_type.startswith("application/json")
 
@@ -58,10 +50,7 @@ class DataCortex(Profile):
         return {"Cookie": f"session_key={creds['session_key']}"}
 
     def probe(self, session: Session) -> None:
-        answer = session.request("GET", USER, check=False, count=False)
-        if answer.status in (401, 403):
-            raise LoginRefused(f"the session key was refused (unknown, logged out or not verified): "
-                               f"GET {USER} answered {answer.summary()}")
+        probe_by_get(session, USER, "the session key was refused (unknown, logged out or not verified)")
 
     # -- conventions -------------------------------------------------------------------
     def conventions(self, ex: Exchange) -> list[str]:
@@ -69,7 +58,7 @@ class DataCortex(Profile):
         if status is None:
             return []
         problems = []
-        ctype = ex.content_type.split(";")[0].strip().lower()
+        ctype = ex.media_type
         if status >= 500:
             problems.append(f"answered {status}: bad input gets Data Cortex's own 4xx error, never a server error")
         if status < 400:
@@ -89,8 +78,7 @@ class DataCortex(Profile):
             problems.append(f"{status} error with content type {ctype or '(none)'}: Data Cortex errors are "
                             'application/json {"error": "..."}, never problem+json')
         if not (isinstance(body, dict) and set(body) == {"error"} and isinstance(body["error"], str)):
-            problems.append(f"{status} error body {_short(body if body is not None else ex.body[:200].decode('utf-8', 'replace'))} "
-                            'is not Data Cortex\'s {"error": "..."}')
+            problems.append(f'{status} error body {shown_body(ex)} is not Data Cortex\'s {{"error": "..."}}')
         if status == 401:
             problems.append('answered 401: Data Cortex answers 403 {"error": "Not logged in"} to a missing or bad session')
         return problems
@@ -163,7 +151,7 @@ def refused_key_stays_refused(run) -> None:
         for attempt in range(2):
             answer = run.get(USER, auth=False, headers=headers)
             run.expect(answer.status == 403 and answer.json() == NOT_LOGGED_IN,
-                       f"GET {USER} with {label} (attempt {attempt + 1}): expected 403 {_short(NOT_LOGGED_IN)}, "
+                       f"GET {USER} with {label} (attempt {attempt + 1}): expected 403 {short(NOT_LOGGED_IN)}, "
                        f"got {answer.status}", answer)
     query = run.get(USER, auth=False, params={"session_key": "conform-wrong"})
     run.expect(query.status == 403, f"a wrong session key in the query was accepted ({query.status})", query)
@@ -197,7 +185,7 @@ def app_created_listed_and_deleted(run) -> None:
     made = run.post(APPS, json={"org_id": org_id, "app_name": name})
     run.require_status(made, 200, what="create an app")
     app_id = (made.json() or {}).get("app_id")
-    run.require(isinstance(app_id, int), f"create app answered {_short(made.json())}, expected {{\"app_id\": <int>}}", made)
+    run.require(isinstance(app_id, int), f"create app answered {short(made.json())}, expected {{\"app_id\": <int>}}", made)
     listed = run.get(APPS, params={"org_id": str(org_id)})
     rows = [a for a in (listed.json() or {}).get("app_list", []) if a.get("app_id") == app_id]
     run.expect(len(rows) == 1, f"the created app is listed {len(rows)} times", listed)

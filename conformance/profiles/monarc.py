@@ -9,7 +9,6 @@ Conventions every answer follows (from openapi/monarc.yaml and the research note
 """
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import uuid
@@ -18,7 +17,7 @@ from urllib.parse import unquote
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, LoginRefused, Profile
+from . import AuthOption, Created, Profile, probe_by_get, short, shown_body
 
 STATS = "/api/v2/stats/"
 ORGS = "/api/v2/organizations/"
@@ -79,11 +78,6 @@ def filter_value_ok(name: str, value: str) -> bool:
     return True
 
 
-def _short(value, limit: int = 200) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 class Monarc(Profile):
     name = "monarc"
     auth_options = (AuthOption("api_key", "an organization's token, sent as X-API-KEY"),)
@@ -97,9 +91,7 @@ class Monarc(Profile):
         return {"X-API-KEY": creds["api_key"]}
 
     def probe(self, session: Session) -> None:
-        answer = session.request("GET", ORGS, params={"_limit": "1"}, check=False, count=False)
-        if answer.status in (401, 403):
-            raise LoginRefused(f"the API key was refused: GET {ORGS} answered {answer.summary()}")
+        probe_by_get(session, ORGS, "the API key was refused", params={"_limit": "1"})
 
     # -- conventions -------------------------------------------------------------------
     def conventions(self, ex: Exchange) -> list[str]:
@@ -107,7 +99,7 @@ class Monarc(Profile):
         if status is None:
             return []
         problems = []
-        ctype = ex.content_type.split(";")[0].strip().lower()
+        ctype = ex.media_type
         body = ex.json()
         if status >= 500:
             problems.append(f"answered {status}: MONARC answers its own 4xx error for bad input, never a server error")
@@ -126,19 +118,19 @@ class Monarc(Profile):
             return problems
         if status >= 400:
             if not _error_shape(body):
-                problems.append(f"{status} error body {_short(body if body is not None else ex.body[:200].decode('utf-8', 'replace'))} "
+                problems.append(f"{status} error body {shown_body(ex)} "
                                 'is not MONARC\'s {"error": "..."} or {"field-errors": {"<field>": "<message>"}}')
                 return problems
             if status == 401 and body != UNAUTHORIZED:
-                problems.append(f'401 body {_short(body)}: the real service answers exactly {{"error": "Unauthorized"}}')
+                problems.append(f'401 body {short(body)}: the real service answers exactly {{"error": "Unauthorized"}}')
             # The real service's message is checked for printable ids and names; one holding a
             # slash is another path (the router's plain 404), control characters vary by router.
             segment = unquote(ex.path.rstrip("/").rsplit("/", 1)[-1])
             routed = "%2f" not in ex.path.lower() and segment.isprintable()
             if status == 404 and ex.operation == "get_stat" and routed and body != STAT_NOT_FOUND:
-                problems.append(f"404 of a stat {_short(body)}: expected {_short(STAT_NOT_FOUND)}")
+                problems.append(f"404 of a stat {short(body)}: expected {short(STAT_NOT_FOUND)}")
             if status == 404 and ex.operation == "get_organization" and routed and body != ORG_NOT_FOUND:
-                problems.append(f"404 of an organization {_short(body)}: expected {_short(ORG_NOT_FOUND)}")
+                problems.append(f"404 of an organization {short(body)}: expected {short(ORG_NOT_FOUND)}")
             if status == 405 and not ex.headers.get("allow"):
                 problems.append("405 without an Allow header naming the methods the path serves")
             if "field-errors" in body:
@@ -217,7 +209,7 @@ def _new_organization(run) -> tuple[str, str]:
     answer = run.post(ORGS, json={"name": name, "token": token})
     run.require_status(answer, 200, what="create an organization")
     run.require(answer.json() == {"name": name},
-                f"create organization answered {_short(answer.json())}, expected exactly {{\"name\": {name!r}}} "
+                f"create organization answered {short(answer.json())}, expected exactly {{\"name\": {name!r}}} "
                 "(tokens are never returned)", answer)
     return name, token
 
@@ -292,12 +284,12 @@ def refused_key_stays_refused(run) -> None:
 def errors_in_monarc_shape(run) -> None:
     missing = run.get(STATS + "000000000000000000000000/")
     run.expect(missing.status == 404 and missing.json() == STAT_NOT_FOUND,
-               f"an unknown stat id: expected 404 {_short(STAT_NOT_FOUND)}", missing)
+               f"an unknown stat id: expected 404 {short(STAT_NOT_FOUND)}", missing)
     malformed = run.get(STATS + "not-an-object-id/")
     run.expect(malformed.status in (400, 404), "a malformed stat id: expected 404 (or 400)", malformed)
     org = run.get(ORGS + run.unique("no-such-organization") + "/")
     run.expect(org.status == 404 and org.json() == ORG_NOT_FOUND,
-               f"an unknown organization: expected 404 {_short(ORG_NOT_FOUND)}", org)
+               f"an unknown organization: expected 404 {short(ORG_NOT_FOUND)}", org)
     for params, message in (({"_limit": "1001"}, LIMIT_TOO_LARGE),
                             ({"_limit": "abc"}, '_limit must be an integer (got "abc" instead).'),
                             ({"_skip": "-1"}, '_skip must be a non-negative integer (got "-1" instead).')):
@@ -398,8 +390,8 @@ def created_is_listed_and_equal(run) -> None:
                 "data": {"risks": {"low": 1, "high": 2}}, "organization": name}
     for field, value in expected.items():
         run.expect(isinstance(stat, dict) and stat.get(field) == value,
-                   f"created stat field {field!r} is {_short(stat.get(field) if isinstance(stat, dict) else None)}, "
-                   f"expected {_short(value)}"
+                   f"created stat field {field!r} is {short(stat.get(field) if isinstance(stat, dict) else None)}, "
+                   f"expected {short(value)}"
                    + (" (the calling organization's name, whatever the body says)" if field == "organization" else ""),
                    answer)
     run.expect(isinstance(stat.get("id"), str) and bool(OBJECT_ID.match(stat["id"])),
@@ -477,11 +469,11 @@ def filters_return_only_and_all_matching(run) -> None:
         left_out = [i for i in want if i not in got]
         run.expect(not extra, f"filter {query} returned rows that do not match it",
                    answer, detail="not matching: " + "; ".join(
-                       _short({k: rows_by_id.get(i, {}).get(k) for k in ("type", "month", "week", "year")} if i in rows_by_id else i)
+                       short({k: rows_by_id.get(i, {}).get(k) for k in ("type", "month", "week", "year")} if i in rows_by_id else i)
                        for i in extra[:5]))
         run.expect(not left_out, f"filter {query} left out matching rows", answer,
                    detail="left out: " + "; ".join(
-                       _short({k: rows_by_id[i].get(k) for k in ("type", "month", "week", "year")}) for i in left_out[:5]))
+                       short({k: rows_by_id[i].get(k) for k in ("type", "month", "week", "year")}) for i in left_out[:5]))
         run.expect(got == [i for i in want if i in got], f"filter {query} changed the insertion order", answer)
     other = run.get(STATS, params={"organization": name + "-nobody"})
     run.expect(other.status == 200 and other.json() == {"data": [], "has_more": False},
@@ -517,7 +509,7 @@ def bad_bodies_rejected(run) -> None:
     for what, kwargs, expected in cases:
         answer = run.post(STATS, **kwargs)
         run.expect(answer.status == 400 and answer.json() == expected,
-                   f"POST stats with {what}: expected 400 {_short(expected)}", answer)
+                   f"POST stats with {what}: expected 400 {short(expected)}", answer)
     empty = run.post(STATS, json={})
     errors = empty.json().get("field-errors") if isinstance(empty.json(), dict) else None
     run.expect(empty.status == 400 and isinstance(errors, dict) and set(STAT_FIELDS) <= set(errors),

@@ -11,7 +11,7 @@ import secrets
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, Deviation, LoginRefused, Profile
+from . import AuthOption, Created, Deviation, LoginRefused, Profile, probe_by_get, short, shown_body
 
 SOURCES = "/v2/source"
 TOKENS = "/v2/token"
@@ -28,15 +28,8 @@ def _any_null(check, ex) -> bool:
 
 def _ndjson(ex) -> bool:
     """Events sent as NDJSON text (application/x-ndjson, or text/plain as the SDKs do)."""
-    ctype = {k.lower(): v for k, v in ex.request_headers.items()}.get("content-type", "")
+    ctype = ex.request_content_type
     return "ndjson" in ctype or ctype.startswith("text/plain")
-
-
-def _short(value, limit: int = 200) -> str:
-    import json
-
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class Qoncrete(Profile):
@@ -85,9 +78,7 @@ class Qoncrete(Profile):
         return {"Authorization": f"Bearer {token}"}
 
     def probe(self, session: Session) -> None:
-        answer = session.request("GET", SOURCES, check=False, count=False)
-        if answer.status in (401, 403):
-            raise LoginRefused(f"the credentials were refused: GET {SOURCES} answered {answer.summary()}")
+        probe_by_get(session, SOURCES, "the credentials were refused")
 
     # -- conventions -------------------------------------------------------------------
     def conventions(self, ex: Exchange) -> list[str]:
@@ -95,7 +86,7 @@ class Qoncrete(Profile):
         if status is None:
             return []
         problems = []
-        ctype = ex.content_type.split(";")[0].strip().lower()
+        ctype = ex.media_type
         if status >= 500:
             problems.append(f"answered {status}: bad input gets Qoncrete's own 4xx error, never a server error")
         if status == 204 and ex.body:
@@ -107,7 +98,7 @@ class Qoncrete(Profile):
                                 'application/json {"code", "text"}, never problem+json')
             if not (isinstance(body, dict) and set(body) == {"code", "text"} and isinstance(body["text"], str)
                     and isinstance(body["code"], int) and not isinstance(body["code"], bool)):
-                problems.append(f'{status} error body {_short(body if body is not None else ex.body[:200].decode("utf-8", "replace"))} '
+                problems.append(f'{status} error body {shown_body(ex)} '
                                 'is not Qoncrete\'s {"code": <status>, "text": "..."}')
             elif body["code"] != status:
                 problems.append(f'{status} error says "code": {body["code"]}: the code repeats the HTTP status')
@@ -195,7 +186,7 @@ def source_created_listed_updated_deleted(run) -> None:
     run.require_status(created, 200, what="create a source")
     source = created.json()
     run.require(isinstance(source, dict) and source.get("name") == name and source.get("rawttl") == "30d",
-                f"the created source does not hold the name and rawttl sent ({_short(source)})", created)
+                f"the created source does not hold the name and rawttl sent ({short(source)})", created)
     sid = source["_id"]
     one = run.get(f"{SOURCES}/{sid}")
     run.expect(one.status == 200 and one.json() == source, "the source fetched by id differs from the created one", one)
@@ -225,7 +216,7 @@ def store_item_round_trip(run) -> None:
     run.require_status(made, 200, what="create a store item")
     item = made.json()
     run.require(isinstance(item, dict) and item.get("name") == "first" and item.get("value") == '{"f": 1}',
-                f"the created item does not hold what was sent ({_short(item)})", made)
+                f"the created item does not hold what was sent ({short(item)})", made)
     one = run.get(f"{STORE}/{kind}/{item['id']}")
     run.expect(one.status == 200 and one.json() == item, "the item fetched by id differs from the created one", one)
     listed = run.get(f"{STORE}/{kind}")
