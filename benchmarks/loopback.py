@@ -4,6 +4,8 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -30,11 +32,19 @@ def wait_until_up(url: str, headers: dict[str, str] | None = None, seconds: floa
     return False
 
 
-def serve(api: str, port: int, probe_url: str, headers: dict[str, str] | None = None) -> subprocess.Popen:
-    """`apitwin serve <api> --port <port>`, returned once `probe_url` answers (else the script exits)."""
+@contextmanager
+def served(api: str, probe_path: str, headers: dict[str, str] | None = None) -> Iterator[str]:
+    """`apitwin serve <api>` on a free port for the `with` block: its base URL, once `probe_path`
+    answers (else the script exits); the server is stopped when the block ends."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([str(ROOT / ".venv/bin/apitwin"), "serve", api, "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if not wait_until_up(probe_url, headers):
+    if not wait_until_up(base + probe_path, headers):
         server.kill()
         raise SystemExit("the server did not come up")
-    return server
+    try:
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import subprocess
 import sys
 import time
 
 import httpx
 
-from loopback import free_port, serve
+from loopback import served
 
 MASTER = "97b8a203-f4ca-4832-8469-d2188e4c4871"
 WRITE = "5d0f3a6b-2c41-4e8a-9b7d-6e1f0a2b3c4d"
@@ -31,10 +30,6 @@ AGENTS = (
     "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:119.0) Gecko/20100101 Firefox/119.0",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
 )
-
-
-def start(port: int) -> subprocess.Popen:
-    return serve("qoncrete", port, f"http://127.0.0.1:{port}/v2/source?token={MASTER}")
 
 
 def page_views(rng: random.Random, n: int) -> list[dict]:
@@ -60,39 +55,32 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=30, help="batches of 1,000 events for the ingest rate")
     parser.add_argument("--keys", type=int, default=100_000, help="distinct keys for the scankeys figure")
     args = parser.parse_args()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = start(port)
-    try:
-        with httpx.Client(timeout=120) as client:
-            rng = random.Random(5000)
-            rate = ingest(client, base, SOURCE, [page_views(rng, 1000) for _ in range(args.batches)])
-            print(f"ingest, batches of 1,000 into a source with two reports: {rate:,.0f} events/s "
-                  f"({args.batches * 1000:,} events; target >= 5,000)")
+    with served("qoncrete", f"/v2/source?token={MASTER}") as base, httpx.Client(timeout=120) as client:
+        rng = random.Random(5000)
+        rate = ingest(client, base, SOURCE, [page_views(rng, 1000) for _ in range(args.batches)])
+        print(f"ingest, batches of 1,000 into a source with two reports: {rate:,.0f} events/s "
+              f"({args.batches * 1000:,} events; target >= 5,000)")
 
-            source = client.post(f"{base}/v2/source?token={MASTER}", json={"name": "keys"}).json()["_id"]
-            report = client.post(f"{base}/v2/source/{source}/report?token={MASTER}", json={
-                "name": "by key", "period": "1d", "groupBy": [{"name": "k", "keys": ["k"]}],
-                "values": [{"name": "n", "key": "n", "type": "sum", "mustExists": True}]}).json()["_id"]
-            at = "2016-11-26T12:00:00Z"
-            batches = [[{"k": f"key{i:06d}", "n": rng.randint(1, 1000), "_qtime": at}
-                        for i in range(start, min(start + 1000, args.keys))]
-                       for start in range(0, args.keys, 1000)]
-            keys_rate = ingest(client, base, source, batches)
-            timings = []
-            for sort_pos in (0, 2) * 10:
-                query = {"at": at, "klen": 1, "count": 20, "sortType": "desc", "sortPos": sort_pos}
-                started = time.perf_counter()
-                r = client.post(f"{base}/v2/source/{source}/report/{report}/scankeys?token={MASTER}", json=query)
-                timings.append((time.perf_counter() - started) * 1000)
-                if r.status_code != 200 or len(r.json()["data"]) != 20:
-                    raise SystemExit(f"scankeys answered {r.status_code}: {r.text[:200]}")
-            print(f"scankeys top 20 among {args.keys:,} distinct keys: median {statistics.median(timings):.1f} ms, "
-                  f"max {max(timings):.1f} ms over {len(timings)} queries (target < 100 ms; "
-                  f"those keys were ingested at {keys_rate:,.0f} events/s into a one-report source)")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        source = client.post(f"{base}/v2/source?token={MASTER}", json={"name": "keys"}).json()["_id"]
+        report = client.post(f"{base}/v2/source/{source}/report?token={MASTER}", json={
+            "name": "by key", "period": "1d", "groupBy": [{"name": "k", "keys": ["k"]}],
+            "values": [{"name": "n", "key": "n", "type": "sum", "mustExists": True}]}).json()["_id"]
+        at = "2016-11-26T12:00:00Z"
+        batches = [[{"k": f"key{i:06d}", "n": rng.randint(1, 1000), "_qtime": at}
+                    for i in range(start, min(start + 1000, args.keys))]
+                   for start in range(0, args.keys, 1000)]
+        keys_rate = ingest(client, base, source, batches)
+        timings = []
+        for sort_pos in (0, 2) * 10:
+            query = {"at": at, "klen": 1, "count": 20, "sortType": "desc", "sortPos": sort_pos}
+            started = time.perf_counter()
+            r = client.post(f"{base}/v2/source/{source}/report/{report}/scankeys?token={MASTER}", json=query)
+            timings.append((time.perf_counter() - started) * 1000)
+            if r.status_code != 200 or len(r.json()["data"]) != 20:
+                raise SystemExit(f"scankeys answered {r.status_code}: {r.text[:200]}")
+        print(f"scankeys top 20 among {args.keys:,} distinct keys: median {statistics.median(timings):.1f} ms, "
+              f"max {max(timings):.1f} ms over {len(timings)} queries (target < 100 ms; "
+              f"those keys were ingested at {keys_rate:,.0f} events/s into a one-report source)")
 
 
 if __name__ == "__main__":

@@ -17,20 +17,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 
 import httpx
 
-from loopback import free_port, serve
+from loopback import served
 
 ALICE = {"Authorization": "Bearer 1|qoreAliceDemoToken0000000000000000000000"}
 VERBS = ("Ontwerp", "Bouw", "Test", "Review", "Documenteer")
-
-
-def start(port: int) -> subprocess.Popen:
-    return serve("qore", port, f"http://127.0.0.1:{port}/api/me", headers=ALICE)
 
 
 def timed(client: httpx.Client, repeat: int, method: str, url: str, **kwargs) -> tuple[float, float]:
@@ -61,45 +56,38 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5000, help="issues to create (in steps of ten times)")
     parser.add_argument("--repeat", type=int, default=20, help="requests per read figure")
     args = parser.parse_args()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = start(port)
-    try:
-        with httpx.Client(timeout=300) as client:
-            projects = [o["value"] for o in client.get(f"{base}/api/resources/issues/field/project/options",
-                                                       headers=ALICE).json()["data"]]
-            table = f"{base}/api/resources/issues/table/issues"
-            reads = {
-                "one row": ("GET", f"{base}/api/resources/issues/1", {}),
-                "table page (15, by code)": ("GET", table, {}),
-                "filtered page (100, by project label)": ("GET", table, {"json": {
-                    "search_columns": {"title": "e", "status": ["todo", "doing"]},
-                    "sort_column": "project", "per_page": 100}}),
-                "reloadRelatedOptions": ("GET", f"{base}/api/resources/registrations/create", {"json": {
-                    "field": "issue", "state": {"project": projects[0]},
-                    "action": {"name": "reloadRelatedOptions"}}}),
-                "global search": ("GET", f"{base}/api/global-search?query=item 1", {}),
-            }
-            steps, size = [], 1000
-            while size < args.rows:
-                steps.append(size)
-                size *= 10
-            steps.append(args.rows)
-            created, rates = 0, []
-            print(f"{'issues of the caller':>22} | " + " | ".join(f"{name:>20}" for name in reads))
-            for step in [0, *steps]:
-                if step > created:
-                    rates.append(create_issues(client, base, created, step - created, projects))
-                    created = step
-                total = client.get(table, headers=ALICE).json()["meta"]["total"]
-                figures = [timed(client, args.repeat, method, url, **kw) for method, url, kw in reads.values()]
-                print(f"{total:>22,} | " + " | ".join(f"{f'{med:.1f} ms (max {top:.0f})':>20}" for med, top in figures))
-            if rates:
-                print(f"create (JSON, validated, logged): {statistics.mean(rates):,.0f} issues/s "
-                      f"over {created:,} issues")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with served("qore", "/api/me", headers=ALICE) as base, httpx.Client(timeout=300) as client:
+        projects = [o["value"] for o in client.get(f"{base}/api/resources/issues/field/project/options",
+                                                   headers=ALICE).json()["data"]]
+        table = f"{base}/api/resources/issues/table/issues"
+        reads = {
+            "one row": ("GET", f"{base}/api/resources/issues/1", {}),
+            "table page (15, by code)": ("GET", table, {}),
+            "filtered page (100, by project label)": ("GET", table, {"json": {
+                "search_columns": {"title": "e", "status": ["todo", "doing"]},
+                "sort_column": "project", "per_page": 100}}),
+            "reloadRelatedOptions": ("GET", f"{base}/api/resources/registrations/create", {"json": {
+                "field": "issue", "state": {"project": projects[0]},
+                "action": {"name": "reloadRelatedOptions"}}}),
+            "global search": ("GET", f"{base}/api/global-search?query=item 1", {}),
+        }
+        steps, size = [], 1000
+        while size < args.rows:
+            steps.append(size)
+            size *= 10
+        steps.append(args.rows)
+        created, rates = 0, []
+        print(f"{'issues of the caller':>22} | " + " | ".join(f"{name:>20}" for name in reads))
+        for step in [0, *steps]:
+            if step > created:
+                rates.append(create_issues(client, base, created, step - created, projects))
+                created = step
+            total = client.get(table, headers=ALICE).json()["meta"]["total"]
+            figures = [timed(client, args.repeat, method, url, **kw) for method, url, kw in reads.values()]
+            print(f"{total:>22,} | " + " | ".join(f"{f'{med:.1f} ms (max {top:.0f})':>20}" for med, top in figures))
+        if rates:
+            print(f"create (JSON, validated, logged): {statistics.mean(rates):,.0f} issues/s "
+                  f"over {created:,} issues")
 
 
 if __name__ == "__main__":
