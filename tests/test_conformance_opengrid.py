@@ -1,4 +1,4 @@
-"""The conformance kit against OpenGrid: its scenarios pass the twin and name planted faults.
+"""The conformance kit against OpenGrid: the full run passes the twin; scenarios name planted faults.
 
 OpenGrid answers handled errors with 200 and an error object; the kit reads such an answer
 as a rejection, and an HTTP 4xx for a handled error as a fault.
@@ -16,18 +16,30 @@ from test_conformance_monarc import failures_section, rewrite_json, serving
 pytestmark = pytest.mark.skipif("opengrid" not in available(), reason="the OpenGrid twin is not there")
 
 
+FAST = ["--max-examples", "2", "--stateful-steps", "3"]
+
+
 def run_kit(capsys, url, *extra, password="admin"):
-    code = conform(["opengrid", "--base-url", url, "--username", "admin", "--password", password,
-                    "--scenarios-only", *extra])
+    code = conform(["opengrid", "--base-url", url, "--username", "admin", "--password", password, *extra])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
 
-def test_scenarios_pass_against_apitwin_opengrid(capsys):
+def test_full_run_passes_against_apitwin_opengrid(capsys):
+    """Schemathesis phases and scenarios: no failure, and nothing waived but the one known
+    core limitation (an id holding a line feed is not routed)."""
     _, app = create("opengrid")
     with serving(app) as url:
-        code, out, _ = run_kit(capsys, url)
+        code, out, _ = run_kit(capsys, url, *FAST)
     assert code == 0, out[-4000:]
+    assert "PASSED" in out and "FAILURES" not in out
+    for label in ("POST /users", "POST /groups/", "POST /queries/", "GET /datasets/{datasetId}/query",
+                  "OPTIONS /users/{userId}"):
+        row = next(line for line in out.splitlines() if line.startswith(label + " "))
+        cases, checks, failed, score = row[len(label):].split()
+        assert int(cases) > 0 and failed == "0" and score == "100.0%", row
+    waived = out.split("Known deviations waived", 1)[1].split("\n\n", 1)[0] if "Known deviations waived" in out else ""
+    assert all("line feed" in line for line in waived.splitlines()[1:]), waived
     for name in ("refused_token_stays_refused", "group_created_listed_updated_deleted",
                  "filter_returns_only_and_all", "private_datasets"):
         line = next(l for l in out.splitlines() if l.startswith(name))
@@ -38,7 +50,7 @@ def test_scenarios_pass_against_apitwin_opengrid(capsys):
 def test_wrong_password_exits_2(capsys):
     _, app = create("opengrid")
     with serving(app) as url:
-        code, _, err = run_kit(capsys, url, password="wrong")
+        code, _, err = run_kit(capsys, url, "--scenarios-only", password="wrong")
     assert code == 2 and "login refused (POST /users/token as admin answered 401" in err
 
 
@@ -51,7 +63,7 @@ def test_http_4xx_for_a_handled_error_is_named(capsys):
         return status, body, None
 
     with serving(rewrite_json(app, "/groups", None, as_http_error)) as url:
-        code, out, _ = run_kit(capsys, url)
+        code, out, _ = run_kit(capsys, url, "--scenarios-only")
     assert code == 1
     failures = failures_section(out)
     assert "answered 400: OpenGrid answers handled errors with 200 and an error object" in failures
@@ -62,7 +74,7 @@ def test_ignored_filter_is_named(capsys):
     real = twin.backend.list_documents
     twin.backend.list_documents = lambda kind, caller, q, n: real(kind, caller, None, n)
     with serving(app) as url:
-        code, out, _ = run_kit(capsys, url)
+        code, out, _ = run_kit(capsys, url, "--scenarios-only")
     assert code == 1
     failures = failures_section(out)
     assert "does not return exactly the matching groups" in failures
@@ -81,6 +93,6 @@ def test_deleted_group_still_found_is_named(capsys):
         await app(scope, receive, send)
 
     with serving(no_delete) as url:
-        code, out, _ = run_kit(capsys, url)
+        code, out, _ = run_kit(capsys, url, "--scenarios-only")
     assert code == 1
     assert "a deleted group is still found" in failures_section(out)
