@@ -51,18 +51,10 @@ class Exchange:
         return {k.lower(): v for k, v in self.request_headers.items()}.get("content-type", "")
 
     def json(self, default: Any = None) -> Any:
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            return default
+        return _parsed(self.body, default)
 
     def request_json(self, default: Any = None) -> Any:
-        if self.request_body is None:
-            return default
-        try:
-            return json.loads(self.request_body)
-        except (ValueError, UnicodeDecodeError):
-            return default
+        return default if self.request_body is None else _parsed(self.request_body, default)
 
     def curl(self) -> str:
         return curl_line(self.method, self.url, self.request_headers, self.request_body, self.secrets)
@@ -77,6 +69,14 @@ class Exchange:
                 text = text.replace(secret, "***")
         more = "..." if len(self.body) > MAX_BODY else ""
         return f"{self.status} {self.content_type or '(no content type)'} {text}{more}"
+
+
+def _parsed(data: bytes, default: Any) -> Any:
+    """`data` parsed as JSON, or `default` when it is not JSON."""
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return default
 
 
 _SKIPPED_HEADERS = {"user-agent", "accept-encoding", "accept", "connection", "content-length", "host"}
