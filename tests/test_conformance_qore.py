@@ -7,7 +7,7 @@ from apitwin.conformance.cli import main as conform
 from apitwin.server.core.api import available
 from apitwin.server.core.app import create
 
-from test_conformance_monarc import failures_section, rewrite_json, serving
+from conformance_helpers import failures_section, rewrite_json, serving
 
 pytestmark = pytest.mark.skipif("qore" not in available(), reason="the Qore twin is not there")
 
