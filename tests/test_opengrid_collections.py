@@ -24,6 +24,15 @@ def test_n_missing_or_zero_returns_no_rows_and_negative_returns_all(client):
     assert len(client.get("/users?q=%7B%7D&n=2", headers=headers).json()) == 2
     assert error_code(client.get("/users?n=many", headers=headers)) == "0300"
     assert len(client.get("/users?q={}&n=" + "9" * 40, headers=headers).json()) == 3
+    assert client.get("/users?q={}&n=", headers=headers).json() == []
+
+
+def test_a_parameter_given_twice_is_refused(client):
+    headers = login(client, "tester1")
+    for url in ("/users?q={}&n=2&n=", "/groups/?q={}&q={}&n=1", "/datasets/weather/query?n=1&s={}&s={}"):
+        answer = client.get(url, headers=headers)
+        assert error_code(answer) == "0300", url
+        assert "given 2 times" in answer.json()["error"]["message"]
 
 
 def test_users_are_listed_without_passwords(client):

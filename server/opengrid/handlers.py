@@ -42,7 +42,11 @@ def _caller():
 
 
 def _param(name: str) -> str | None:
-    return request.query_params.get(name)
+    """A query parameter; given more than once, it is refused rather than one value picked."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise errors.ClientError(f"Invalid parameter {name}: given {len(values)} times, expected once.")
+    return values[0] if values else None
 
 
 def _is_form() -> bool:
