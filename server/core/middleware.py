@@ -42,8 +42,10 @@ class TwinMiddleware:
             await send(message)
 
         try:
-            receive, early = await self._read_body(scope, receive)
-            early = early or self._guard(scope) or self._redirect(scope)
+            early = self._guard(scope)
+            if early is None:
+                receive, early = await self._read_body(scope, receive)
+            early = early or self._redirect(scope)
             if early is not None:
                 await early(scope, receive, send_recording)
             else:
