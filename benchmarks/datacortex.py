@@ -13,6 +13,8 @@ Prints one figure a line. A script that prints figures, not a test.
 """
 from __future__ import annotations
 
+import argparse
+
 import json
 import statistics
 import sys
@@ -96,8 +98,12 @@ def apps(twin, client, count: int) -> None:
 
 
 def main() -> None:
-    args = [int(a) for a in sys.argv[1:4]]
-    bundles, session_count, app_count = (args + [2_000, 50_000, 5_000][len(args):])[:3]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("bundles", type=int, nargs="?", default=2_000)
+    parser.add_argument("sessions", type=int, nargs="?", default=50_000)
+    parser.add_argument("apps", type=int, nargs="?", default=5_000)
+    args = parser.parse_args()
+    bundles, session_count, app_count = args.bundles, args.sessions, args.apps
     twin, app = create("datacortex")
     with TestClient(app) as client:
         ingest(client, bundles)

@@ -10,10 +10,10 @@ under 1 s per query.
 """
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -57,7 +57,9 @@ def _time(client, headers, url) -> tuple[float, int, int]:
 
 
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("rows", type=int, nargs="?", default=100_000, help="twitter rows (default 100,000)")
+    rows = parser.parse_args().rows
     start = time.perf_counter()
     twin, app = create("opengrid")
     client = TestClient(app)

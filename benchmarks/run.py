@@ -6,7 +6,8 @@ Load tool: wrk (Debian package `wrk`), one thread (so the server keeps the other
 connections, one server process.
 Measures GET one stat by id with the collection at 100, 10,000 and 100,000 stats, POST a
 stat, and the same GET answered by `prism mock openapi/monarc.yaml` (npm package
-@stoplight/prism-cli, installed into benchmarks/.prism on first use). Prints one table.
+@stoplight/prism-cli, installed into benchmarks/.prism on first use). Prints one table,
+then the start-up time of `apitwin serve` with every API (fixtures loaded, until its table).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import loopback
 from loopback import ROOT, free_port
@@ -85,6 +87,21 @@ def prism_server():
     return proc, port
 
 
+def startup_seconds() -> float:
+    """Seconds from `apitwin serve` (every API) to its start-up table, fixtures loaded."""
+    apitwin = os.path.join(os.path.dirname(sys.executable), "apitwin")
+    start = time.monotonic()
+    proc = subprocess.Popen([apitwin, "serve", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        for line in proc.stdout:
+            if "Ctrl-C" in line:
+                return time.monotonic() - start
+        raise SystemExit("apitwin serve did not print its table")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=5, help="duration of each wrk run")
@@ -130,6 +147,7 @@ def main() -> None:
         print(f"apitwin / Prism, GET by id: {ratio:.2f} (target >= 0.8)")
     else:
         print("Prism not measured: npm is not installed")
+    print(f"start-up of apitwin serve, all APIs, fixtures loaded: {startup_seconds():.2f} s (target < 3)")
 
 
 if __name__ == "__main__":
