@@ -21,9 +21,11 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# MONARC against Prism (needs wrk), then the scale figures of OpenGrid and Qoncrete.
+# MONARC against Prism (needs wrk), the framework's share of a request, then the scale
+# figures of OpenGrid and Qoncrete.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/connexion_floor.py
 	$(BIN)/python benchmarks/opengrid.py
 	$(BIN)/python benchmarks/qoncrete.py
 
