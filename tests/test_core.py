@@ -136,3 +136,27 @@ def test_apitwin_serve_refuses_an_unknown_api():
     apitwin = Path(sys.executable).with_name("apitwin")
     r = subprocess.run([str(apitwin), "serve", "nosuch"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "unknown API nosuch" in r.stderr
+
+
+def test_cors_is_off_by_default():
+    client = make_client("monarc")[1]
+    r = client.get("/api/v2/stats/?_limit=1", headers={**KEY, "Origin": "http://localhost:3000"})
+    assert "access-control-allow-origin" not in r.headers
+
+
+def test_cors_on_allows_the_origin_on_every_answer_and_answers_preflights():
+    client = make_client("monarc", cors=True)[1]
+    origin = {"Origin": "http://localhost:3000"}
+    ok = client.get("/api/v2/stats/?_limit=1", headers={**KEY, **origin})
+    refused = client.get("/api/v2/stats/", headers=origin)
+    for r in (ok, refused):
+        assert r.headers["access-control-allow-origin"] == "http://localhost:3000"
+        assert r.headers["access-control-allow-credentials"] == "true"
+    assert refused.status_code == 401 and refused.json() == {"error": "Unauthorized"}
+    pre = client.options("/api/v2/stats/", headers={**origin, "Access-Control-Request-Method": "POST",
+                                                     "Access-Control-Request-Headers": "x-api-key, content-type"})
+    assert pre.status_code == 204
+    assert pre.headers["access-control-allow-headers"] == "x-api-key, content-type"
+    assert "POST" in pre.headers["access-control-allow-methods"]
+    # An OPTIONS that is not a preflight is still a method the API does not serve.
+    assert client.options("/api/v2/stats/", headers=KEY).status_code == 405

@@ -40,6 +40,9 @@ def _settings(args, names: list[str]) -> dict[str, dict]:
         settings[api][option] = _value(value)
     if args.no_auth and "monarc" in settings:
         settings["monarc"]["api_key_authentication"] = False
+    if args.cors:
+        for name in names:
+            settings[name]["cors"] = True
     return settings
 
 
@@ -91,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port, when serving one API")
     serve.add_argument("--quiet", action="store_true", help="no request log lines")
     serve.add_argument("--no-auth", action="store_true", help="MONARC: API_KEY_AUTHENTICATION = False")
+    serve.add_argument("--cors", action="store_true",
+                       help="let browser apps of any origin call the APIs (answers preflights, allows cookies)")
     serve.add_argument("--set", action="append", metavar="API.OPTION=VALUE",
                        help="an API setting, e.g. monarc.api_key_authentication=false")
     serve.add_argument("--config", help="TOML file: a table per API with its settings and `port`")

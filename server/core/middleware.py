@@ -10,6 +10,7 @@ import time
 from starlette.datastructures import URL, Headers
 from starlette.responses import RedirectResponse, Response
 
+from . import cors
 from .context import set_raw_body, set_twin
 from .errors import DEFAULT_STATUS, DomainError, to_response
 
@@ -33,16 +34,19 @@ class TwinMiddleware:
         set_twin(self.twin)
         start = time.perf_counter()
         status = {"code": 500}
+        request_headers = Headers(scope=scope)
+        with_cors = bool(self.twin.settings.get("cors"))
+        extra = [*self.extra_headers, *(cors.response_headers(request_headers) if with_cors else [])]
 
         async def send_recording(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                if self.extra_headers:
-                    message = {**message, "headers": self._with_extra_headers(message.get("headers", []))}
+                if extra:
+                    message = {**message, "headers": _with_extra(message.get("headers", []), extra)}
             await send(message)
 
         try:
-            early = self._guard(scope)
+            early = (cors.preflight(scope, request_headers) if with_cors else None) or self._guard(scope)
             if early is None:
                 receive, early = await self._read_body(scope, receive)
             early = early or self._redirect(scope)
@@ -59,10 +63,6 @@ class TwinMiddleware:
                     # The journal is of the API's traffic, not of the calls that inspect it.
                     keep=not scope["path"].startswith(ADMIN_PREFIX),
                 )
-
-    def _with_extra_headers(self, headers: list) -> list:
-        present = {name.lower() for name, _ in headers}
-        return [*headers, *((k, v) for k, v in self.extra_headers if k not in present)]
 
     def _error(self, status: int, message: str, kind: str, details=None) -> Response:
         answer = to_response(self.twin.definition.errors, status, message, kind, details)
@@ -122,6 +122,12 @@ class TwinMiddleware:
             return await receive()
 
         return replay, None
+
+
+def _with_extra(headers: list, extra: list) -> list:
+    """The answer's headers plus those of `extra` it does not set itself."""
+    present = {name.lower() for name, _ in headers}
+    return [*headers, *((k, v) for k, v in extra if k not in present)]
 
 
 def _declares_body(scope) -> bool:
