@@ -160,3 +160,10 @@ def test_cors_on_allows_the_origin_on_every_answer_and_answers_preflights():
     assert "POST" in pre.headers["access-control-allow-methods"]
     # An OPTIONS that is not a preflight is still a method the API does not serve.
     assert client.options("/api/v2/stats/", headers=KEY).status_code == 405
+
+
+def test_a_path_parameter_may_hold_a_line_feed(client):
+    # Routed to the operation, which answers its own "not found" (it matched no route before).
+    r = client.get("/api/v2/stats/a%0Ab/", headers=KEY)
+    assert r.status_code == 404
+    assert r.json() == {"error": "Empty query: Stats matching query does not exist."}

@@ -15,7 +15,7 @@ import secrets
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, Deviation, LoginRefused, Profile
+from . import AuthOption, Created, LoginRefused, Profile
 
 TOKEN = "X-AUTH-TOKEN"
 CODE = re.compile(r"^0[1-3]0[0-9]$")
@@ -48,15 +48,6 @@ class OpenGrid(Profile):
     )
     renew_after = 3 * 3600.0  # tokens last 4 hours: log in again before they expire
     refused_statuses = (401, 403)
-    # Found by this kit in apitwin's OpenGrid on 2026-11-25, for its owner to fix and then
-    # remove from here. Listed in every report; --strict fails on them.
-    deviations = (
-        Deviation("api_conventions", "*", "an id holding a line feed (%0A) is not routed: Connexion's mount "
-                  "pattern `^/(?P<path>.*)$` stops at a newline, so the core answers 0300 'No resource matches "
-                  "this path.' (a core fix: match mounts with re.DOTALL)",
-                  lambda check, ex: "%0a" in ex.path.lower()
-                  and (error_of(ex.json()) or {}).get("message") == "No resource matches this path."),
-    )
     skipped_checks = {
         "use_after_free": "OpenGrid answers a get of an unknown id with 200 and an empty array (documented); "
                           "the created_listed_updated_deleted scenario checks deleted objects are gone",

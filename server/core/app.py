@@ -13,7 +13,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from connexion.validators import VALIDATOR_MAP, ParameterValidator
 
-from . import errors, speedups
+from . import errors, routing, speedups
 from .api import ApiDefinition, Twin
 from .documents import load_document
 from .journal import Journal
@@ -26,6 +26,7 @@ ADMIN_SPEC = Path(__file__).with_name("admin.yaml")
 # Connexion logs every 4xx problem as a warning; the request log already says it.
 logging.getLogger("connexion").setLevel(logging.ERROR)
 speedups.install()
+routing.install()
 
 
 class _NoParameterValidation(ParameterValidator):
