@@ -321,3 +321,10 @@ def test_null_uuid_means_a_generated_one(client):
 def test_organization_body_must_be_an_object(client):
     r = client.post("/api/v2/organizations/", json=["CASES"], headers=KEY)
     assert r.status_code == 400 and r.json() == {"error": "JSON data must be a dict."}
+
+
+def test_a_lone_surrogate_is_invalid_json_not_a_crash(client):
+    body = b'{"anr": "5e6f33d1-99b1-4244-a573-942498a4a201", "type": "\\ud9a1", "day": 1, "week": 1, ' \
+           b'"month": 1, "quarter": 1, "year": 2020, "data": {}}'
+    r = client.post(STATS, content=body, headers={**KEY, "content-type": "application/json"})
+    assert r.status_code == 400 and r.json() == {"error": "The request contains invalid JSON."}

@@ -30,7 +30,11 @@ async def _json_body():
     try:
         # The standard parser: it keeps integers beyond 64 bits exact, so they are refused
         # rather than rounded into range.
-        return json.loads(await request.body(), parse_constant=_not_json)
+        value = json.loads(await request.body(), parse_constant=_not_json)
+        # A lone surrogate (`"\ud800"`) is valid JSON text but no UTF-8 string, and the
+        # store could not keep it.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return value
     except (ValueError, RecursionError):
         raise BadRequest("The request contains invalid JSON.") from None
 
