@@ -70,3 +70,17 @@ def test_error_shape_is_named(capsys):
     _, failures = failing_run(run_kit, capsys, rewrite_json(app, "/api/1/user", "GET", as_text), "--scenarios-only")
     assert "[datacortex.conventions] GET /api/1/user: 403 error with content type text/plain" in failures
     assert "is not Data Cortex's {\"error\": \"...\"}" in failures
+
+
+def test_unknown_query_parameters_are_accepted_only_where_documented():
+    from types import SimpleNamespace
+
+    from apitwin.conformance.engine import _unknown_query_ignored
+    from apitwin.conformance.profiles import Profile
+    from apitwin.conformance.profiles.datacortex import PROFILE
+
+    failure = SimpleNamespace(message="Invalid component: in query - violates `additionalProperties`")
+    assert _unknown_query_ignored(PROFILE, "negative_data_rejection", failure)
+    assert _unknown_query_ignored(Profile(), "negative_data_rejection", failure) is None
+    other = SimpleNamespace(message="Invalid component: in body - violates `type`")
+    assert _unknown_query_ignored(PROFILE, "negative_data_rejection", other) is None

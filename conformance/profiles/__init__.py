@@ -90,6 +90,8 @@ class Profile:
     # Statuses that mean "not allowed" here (a run whose answers are all these fails).
     refused_statuses: tuple[int, ...] = (401, 403)
     deviations: tuple[Deviation, ...] = ()
+    # The API documents that unknown query parameters are ignored (not refused).
+    ignores_unknown_query_parameters: bool = False
     # Schemathesis checks that do not apply to this API, with the reason (shown in the report).
     skipped_checks: dict[str, str] = {}
     # Operations (operationId -> reason) Schemathesis must not call, e.g. a logout that would

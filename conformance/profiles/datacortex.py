@@ -30,6 +30,7 @@ def _multipart_json(check, ex) -> bool:
 
 class DataCortex(Profile):
     name = "datacortex"
+    ignores_unknown_query_parameters = True  # documented in the info description
     auth_options = (AuthOption("session_key", "a verified session key (from POST /api/1/login and its verification)"),)
     refused_statuses = (401, 403)
     # Found by this kit in apitwin's Data Cortex on 2026-11-25, for its owner to fix and then

@@ -80,6 +80,7 @@ def filter_value_ok(name: str, value: str) -> bool:
 
 class Monarc(Profile):
     name = "monarc"
+    ignores_unknown_query_parameters = True  # documented in the listing's description
     auth_options = (AuthOption("api_key", "an organization's token, sent as X-API-KEY"),)
     refused_statuses = (401, 403)
     # Deviations found by this kit in apitwin's MONARC (empty in-lists, integers beyond 64

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 from bson import ObjectId
-from bson.errors import InvalidId
+from bson.errors import InvalidDocument, InvalidId
 
 from apitwin import FIXTURES_DIR
 from apitwin.server.core.errors import BadRequest, Invalid, NotFound
@@ -151,6 +151,9 @@ class MonarcBackend:
             return self.stats.insert(doc)
         except DuplicateKey:
             raise Invalid("duplicate", {"uuid": "Tried to save duplicate unique keys"}) from None
+        except InvalidDocument as exc:
+            # Only `data` holds structure of the caller's choosing (e.g. a key with a NUL).
+            raise Invalid("unstorable", {"data": str(exc)}) from None
 
     def get_stat(self, stat_id: str) -> dict:
         try:
