@@ -6,6 +6,7 @@ from typing import Any
 
 _current = ContextVar("apitwin_twin")
 _raw_body = ContextVar("apitwin_raw_body", default=b"")
+_path = ContextVar("apitwin_path", default="")
 
 
 def set_twin(twin) -> Any:
@@ -28,3 +29,13 @@ def raw_body() -> bytes:
     """The request's body as it arrived, before any parsing (Connexion parses forms and
     JSON before the handler runs, and its parsed body cannot be read again raw)."""
     return _raw_body.get()
+
+
+def set_request_path(path: str) -> None:
+    _path.set(path)
+
+
+def request_path() -> str:
+    """The current request's path, for error shapes that differ by route (an API whose
+    ingest endpoint answers text where the rest answers JSON)."""
+    return _path.get()

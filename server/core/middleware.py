@@ -11,7 +11,7 @@ from starlette.datastructures import URL, Headers
 from starlette.responses import RedirectResponse, Response
 
 from . import cors
-from .context import set_raw_body, set_twin
+from .context import set_raw_body, set_request_path, set_twin
 from .errors import DEFAULT_STATUS, DomainError, to_response
 
 ADMIN_PREFIX = "/__apitwin/"
@@ -32,6 +32,7 @@ class TwinMiddleware:
             await self.app(scope, receive, send)
             return
         set_twin(self.twin)
+        set_request_path(scope["path"])
         start = time.perf_counter()
         status = {"code": 500}
         request_headers = Headers(scope=scope)

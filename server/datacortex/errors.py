@@ -6,7 +6,14 @@ in or not allowed). The ingest endpoint (`/{org}/1/track`) answers plain text, l
 """
 from __future__ import annotations
 
+import re
+
+from apitwin.server.core.context import request_path
+
 TEXT = {"format": "text"}
+# Failures the core answers before the handler (a body that is not UTF-8, a content type
+# the operation does not take) are plain text on the ingest endpoint too.
+_INGEST = re.compile(r"^/[^/]+/1/track/?$", re.DOTALL)
 
 NOT_LOGGED_IN = "Not logged in"
 NOT_JSON = "The request body is not valid JSON (a JSON object is expected)."
@@ -16,6 +23,8 @@ MEDIA_TYPES = "Unsupported Content-Type: see the request body types of this oper
 def shape(status: int, message: str, kind: str, details=None) -> tuple[int, object]:
     if isinstance(details, dict) and details.get("format") == "text":
         return status, message
+    if _INGEST.match(request_path()) and kind in ("bad_body", "unsupported_media_type", "bad_request"):
+        return 400, message or "Bad request"
     if kind == "unauthorized":
         return 403, {"error": NOT_LOGGED_IN}
     if kind == "forbidden":
