@@ -330,7 +330,8 @@ def test_a_lone_surrogate_is_invalid_json_not_a_crash(client):
     assert r.status_code == 400 and r.json() == {"error": "The request contains invalid JSON."}
 
 
-def test_data_the_store_cannot_keep_is_a_field_error(client):
-    r = client.post(STATS, json=new_stat(data={"t\u0000x": 1}), headers=KEY)
+@pytest.mark.parametrize("data", [{"t\u0000x": 1}, {"n": 2**70}, [[-(2**64)]]])
+def test_data_the_store_cannot_keep_is_a_field_error(client, data):
+    r = client.post(STATS, json=new_stat(data=data), headers=KEY)
     assert r.status_code == 400
     assert list(r.json()["field-errors"]) == ["data"]

@@ -161,6 +161,9 @@ class Monarc(Profile):
             errors = body["field-errors"]
             if errors and all(message == DUPLICATE for message in errors.values()):
                 return "400 field error for a name, token or uuid already taken (documented)"
+            if ex.operation == "create_stat" and list(errors) == ["data"] and (
+                    "NULL" in errors["data"] or "null character" in errors["data"] or "8-byte" in errors["data"]):
+                return "400 field error for data MongoDB cannot store: a NUL in a key, an integer beyond 64 bits (documented)"
             if ex.operation == "list_stats" and errors and all(
                     name in ex.query and not filter_value_ok(name, ex.query[name]) for name in errors):
                 return ("400 field error for a filter value that cannot be converted to the field's type "

@@ -151,8 +151,9 @@ class MonarcBackend:
             return self.stats.insert(doc)
         except DuplicateKey:
             raise Invalid("duplicate", {"uuid": "Tried to save duplicate unique keys"}) from None
-        except InvalidDocument as exc:
-            # Only `data` holds structure of the caller's choosing (e.g. a key with a NUL).
+        except (InvalidDocument, OverflowError) as exc:
+            # Only `data` holds structure of the caller's choosing: MongoDB refuses a key with
+            # a NUL character or an integer beyond 64 bits in it.
             raise Invalid("unstorable", {"data": str(exc)}) from None
 
     def get_stat(self, stat_id: str) -> dict:
