@@ -259,3 +259,20 @@ def test_nobody_locks_themselves_out(qore):
     assert client.get("/api/me", headers=ALICE).json()["role"] == "admin"
     other = client.put("/api/resources/users/3", headers=ALICE, json={"role": "admin"})
     assert other.status_code == 200 and other.json()["data"]["role"] == "admin"
+
+
+def test_a_one_of_search_never_picks_rows_without_a_value(qore):
+    # As SQL's `IN`: ["x"] (no id) or ["abc"] (no number) match nothing, not the empty rows
+    # (found by apitwin conform qore, seed 21).
+    _, client = qore
+    row = create(client, name="Zonder organisatie", code="PQL102").json()["data"]
+    assert row["organization"] is None and row["budget"] is None
+    table = "/api/resources/projects/table/projects"
+    for search in ({"organization": ["x"]}, {"budget": ["abc"]}, {"budget": ["x", 1e9]}):
+        found = client.request("GET", table, headers=ALICE, json={"search_columns": search, "per_page": 1000})
+        assert found.status_code == 200, search
+        assert row["id"] not in [r["id"] for r in found.json()["data"]], search
+    wanted = client.get(table, headers=ALICE).json()["data"][0]["organization"]["value"]
+    some = client.request("GET", table, headers=ALICE,
+                          json={"search_columns": {"organization": ["x", wanted]}, "per_page": 1000}).json()["data"]
+    assert some and all(r["organization"]["value"] == wanted for r in some)

@@ -96,10 +96,13 @@ def _search_matches(f: Field, value, needle, labels: Labels) -> bool:
     if needle is None or needle == "" or needle == []:
         return True
     if isinstance(needle, list):
-        wanted = {_wanted(f, item) for item in needle}
+        # As SQL's `IN`: an empty value is in no list, and an item that is no id (or no
+        # number) matches nothing, so `["x"]` does not pick the rows without a value.
+        wanted = {_wanted(f, item) for item in needle} - {None}
         if isinstance(value, list):
             return bool(wanted.intersection(value))
-        return _normal(f, value) in wanted
+        normal = _normal(f, value)
+        return normal is not None and normal in wanted
     text = str(needle).casefold() if not isinstance(needle, bool) else ("1" if needle else "0")
     shown = labels.of(f, value).casefold()
     raw = "" if value is None else str(value).casefold()
