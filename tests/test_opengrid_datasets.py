@@ -135,6 +135,17 @@ def test_bad_input_answers_handled_errors(client):
     assert error_code(client.get("/datasets/twitter/query?q={}&n=5&opts=[", headers=headers)) == "0300"
 
 
+@pytest.mark.parametrize("raw, said", [
+    ({"$and": 5}, "$and must be a nonempty array"), ({"$or": []}, "$or must be a nonempty array"),
+    ({"$nor": [5]}, "$nor entries need to be full objects"), ({"text": {"$all": 5}}, "$all needs an array"),
+    ({"text": {"$nin": "x"}}, "$nin needs an array"), ({"text": {"$in": {"a": 1}}}, "$in needs an array")])
+def test_operands_of_the_wrong_kind_are_refused_in_mongodbs_words(client, raw, said):
+    # Was Python's "'int' object is not iterable" (found probing q next to apitwin conform opengrid).
+    answer = search(client, login(client, "tester1"), q=raw, n=5)
+    assert answer.status_code == 200
+    assert answer.json()["error"] == {"code": "0200", "message": f"Invalid query filter: {said}"}
+
+
 def test_a_catastrophic_regex_is_bounded():
     _, client = make_client("opengrid", regex_budget_seconds=0.3)
     headers = login(client, "tester1")

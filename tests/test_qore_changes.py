@@ -263,7 +263,7 @@ def test_nobody_locks_themselves_out(qore):
 
 def test_a_one_of_search_never_picks_rows_without_a_value(qore):
     # As SQL's `IN`: ["x"] (no id) or ["abc"] (no number) match nothing, not the empty rows
-    # (found by apitwin conform qore, seed 21).
+    # (found probing by hand next to the conform runs).
     _, client = qore
     row = create(client, name="Zonder organisatie", code="PQL102").json()["data"]
     assert row["organization"] is None and row["budget"] is None

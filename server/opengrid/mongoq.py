@@ -258,6 +258,17 @@ def _date_operand(value):
     return value
 
 
+def _check_operand(key: str, value) -> None:
+    """MongoDB's refusals of operands of the wrong kind (not Python's messages)."""
+    if key in ("$and", "$or", "$nor"):
+        if not isinstance(value, list) or not value:
+            raise DataError(f"Invalid query filter: {key} must be a nonempty array")
+        if not all(isinstance(item, dict) for item in value):
+            raise DataError(f"Invalid query filter: {key} entries need to be full objects")
+    elif key in ("$in", "$nin", "$all") and not isinstance(value, list):
+        raise DataError(f"Invalid query filter: {key} needs an array")
+
+
 def _prepare(node, budget: Budget, date_fields: set, field: str | None):
     if isinstance(node, list):
         return [_prepare(item, budget, date_fields, field) for item in node]
@@ -277,6 +288,7 @@ def _prepare(node, budget: Budget, date_fields: set, field: str | None):
             if "$regex" not in node:
                 raise ClientError("$options needs a $regex.")
         elif key.startswith("$"):
+            _check_operand(key, value)
             out[key] = _prepare(value, budget, date_fields, field)
         else:
             out[key] = _prepare(value, budget, date_fields, key)
