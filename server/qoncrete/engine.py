@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from math import isfinite
 
 import orjson
 
@@ -83,15 +84,21 @@ _NEW = {"count": lambda: [0], "sum": lambda: [0, 0], "min": lambda: [None], "max
         "unique": set}
 _ADD = {"count": _add_count, "sum": _add_sum, "min": _add_min, "max": _add_max, "avg": _add_sum,
         "first": _add_edges, "last": _add_edges, "diff": _add_edges, "unique": _add_unique}
+def finite(value):
+    """A sum, average or difference beyond the 64-bit float range (inf, or NaN once
+    +inf and -inf met) is null: JSON has no such numbers *(choice)*."""
+    return None if isinstance(value, float) and not isfinite(value) else value
+
+
 _RESULT = {
     "count": lambda s: s[0],
-    "sum": lambda s: s[0],
+    "sum": lambda s: finite(s[0]),
     "min": lambda s: s[0],
     "max": lambda s: s[0],
-    "avg": lambda s: (s[0] / s[1]) if s[1] else None,
+    "avg": lambda s: finite(s[0] / s[1]) if s[1] else None,
     "first": lambda s: s[1],
     "last": lambda s: s[3],
-    "diff": lambda s: (s[3] - s[1]) if s[0] is not None else None,
+    "diff": lambda s: finite(s[3] - s[1]) if s[0] is not None else None,
     "unique": len,
 }
 _NUMERIC = ("sum", "min", "max", "avg", "first", "last", "diff")

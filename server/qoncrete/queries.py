@@ -8,7 +8,7 @@ from datetime import datetime
 import orjson
 
 from .definition import fail
-from .engine import _RESULT, ReportRows, Row, encode_key, group_text
+from .engine import _RESULT, ReportRows, Row, encode_key, finite, group_text
 from .periods import TIMELESS, TimeError, label, parse_shift, parse_time, shift
 
 COMPARISONS = {
@@ -107,8 +107,10 @@ def column_values(candidates: list, pos: int, kinds: list) -> list:
     if pos == 1:
         return [r.children for r in candidates]
     kind, i = kinds[pos - 2], pos - 2
-    if kind in ("count", "sum", "min", "max"):  # the result is the state's first slot
+    if kind in ("count", "min", "max"):  # the result is the state's first slot
         values = [r.states[i][0] for r in candidates]
+    elif kind == "sum":  # the first slot, null when beyond the float range
+        values = [finite(r.states[i][0]) for r in candidates]
     elif kind == "unique":
         return [len(r.states[i]) for r in candidates]
     else:
