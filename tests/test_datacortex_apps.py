@@ -156,6 +156,20 @@ def test_a_body_that_is_not_json_or_a_form_is_a_clear_400(client):
     assert array.json() == {"error": "The request body must be a JSON object."}
 
 
+def test_a_lone_surrogate_in_a_json_body_is_invalid_json_not_a_500(client):
+    # `"\ud800"` is valid JSON text but no UTF-8 string (found by probing after apitwin conform).
+    headers = {**as_user(ALICE), "Content-Type": "application/json"}
+    answer = client.post("/api/1/app", content=b'{"org_id": 101, "app_name": "\\ud800"}', headers=headers)
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "The request body is not valid JSON (a JSON object is expected)."}
+    login = client.post("/api/1/login", content=b'{"email": "\\udc00@example.com"}',
+                        headers={"Content-Type": "application/json"})
+    assert login.status_code == 400 and "not valid JSON" in login.json()["error"]
+    # Nothing was created.
+    apps = client.get("/api/1/app", params={"org_id": 101}, headers=as_user(ALICE)).json()["app_list"]
+    assert [app["app_id"] for app in apps] == [1001, 1002]
+
+
 def test_unknown_routes_and_methods_answer_in_the_api_shape(client):
     assert client.get("/api/1/nothing").json() == {"error": "Not found"}
     answer = client.put("/api/1/app/1001", headers=as_user(ALICE))

@@ -6,6 +6,8 @@ which wins over the cookie.
 """
 from __future__ import annotations
 
+import json
+
 import orjson
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
@@ -50,7 +52,10 @@ def _body_fields(body) -> dict:
             raise BadRequest(NOT_JSON)
         return {}
     if isinstance(body, dict):
-        return {key: _first(value) for key, value in body.items()} if _is_form() else body
+        if _is_form():
+            return {key: _first(value) for key, value in body.items()}
+        _check_text(body)
+        return body
     if isinstance(body, bytes) and not _is_json_type():
         if not body.strip():
             return {}
@@ -61,6 +66,15 @@ def _body_fields(body) -> dict:
         if isinstance(body, dict):
             return body
     raise BadRequest("The request body must be a JSON object.")
+
+
+def _check_text(fields: dict) -> None:
+    """A lone surrogate (`"\\ud800"`) is valid JSON text but no UTF-8 string: the parser
+    Connexion uses lets it through, and nothing could store or answer it."""
+    try:
+        json.dumps(fields, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):
+        raise BadRequest(NOT_JSON) from None
 
 
 def _has_content() -> bool:
