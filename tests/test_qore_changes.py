@@ -276,3 +276,15 @@ def test_a_one_of_search_never_picks_rows_without_a_value(qore):
     some = client.request("GET", table, headers=ALICE,
                           json={"search_columns": {"organization": ["x", wanted]}, "per_page": 1000}).json()["data"]
     assert some and all(r["organization"]["value"] == wanted for r in some)
+
+
+def test_numbers_and_ids_are_ascii_digits_as_php_reads_them(qore):
+    # "١٢" (Arabic-Indic digits) is no number for PHP's is_numeric/FILTER_VALIDATE_INT; it was
+    # stored as 12 (found probing by hand next to the conform runs).
+    _, client = qore
+    for values, field in (({"budget": "١٢"}, "budget"), ({"organization": "٣"}, "organization")):
+        answer = create(client, name="Cijfers", code="PQL103", **values)
+        assert answer.status_code == 422, values
+        assert list(answer.json()["errors"]) == [field]
+    row = create(client, name="Cijfers", code="PQL103", budget=" 12 ", organization="3").json()["data"]
+    assert row["budget"] == 12 and row["organization"]["value"] == 3

@@ -14,8 +14,9 @@ from datetime import date, datetime, timezone
 from .definitions import Field
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_INTEGER = re.compile(r"^[+-]?\d{1,18}$")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# ASCII digits only, as PHP's is_numeric and FILTER_VALIDATE_INT ("١٢" is no number there).
+_INTEGER = re.compile(r"^[+-]?\d{1,18}$", re.ASCII)
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def _number(value):
         number = float(value)
         if not math.isfinite(number):
             return None
-        return int(number) if _INTEGER.match(value.strip()) else number
+        return int(value.strip()) if _INTEGER.match(value.strip()) else number
     return None
 
 
