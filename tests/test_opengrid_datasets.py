@@ -135,6 +135,18 @@ def test_bad_input_answers_handled_errors(client):
     assert error_code(client.get("/datasets/twitter/query?q={}&n=5&opts=[", headers=headers)) == "0300"
 
 
+@pytest.mark.parametrize("coordinates", [
+    [[[True, 41.87], [-87.60, 41.87], [-87.63, 41.91], [True, 41.87]]],
+    [[[-87.66, 41.87, 0, 0], [-87.60, 41.87], [-87.63, 41.91], [-87.66, 41.87]]],
+    [[["-87.66", 41.87], [-87.60, 41.87], [-87.63, 41.91], ["-87.66", 41.87]]], "x", [[1, 2]]])
+def test_a_geo_filter_needs_positions_of_numbers(client, coordinates):
+    # `true` was read as 1 and a 4-number position leaked numpy's message (found probing opts).
+    answer = search(client, login(client, "tester1"), "weather", q={}, n=5,
+                    opts={"geoFilter": {"type": "Polygon", "coordinates": coordinates}})
+    assert answer.json()["error"] == {"code": "0300", "message": "opts.geoFilter is not a valid GeoJSON Polygon: "
+                                      "its coordinates must be rings of [long, lat] numbers."}
+
+
 @pytest.mark.parametrize("raw, said", [
     ({"$and": 5}, "$and must be a nonempty array"), ({"$or": []}, "$or must be a nonempty array"),
     ({"$nor": [5]}, "$nor entries need to be full objects"), ({"text": {"$all": 5}}, "$all needs an array"),

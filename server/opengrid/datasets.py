@@ -96,6 +96,9 @@ def parse_geometry(opts: dict):
         return None
     if not isinstance(geo, dict) or geo.get("type") not in GEO_TYPES:
         raise ClientError("opts.geoFilter must be a GeoJSON Polygon or MultiPolygon.")
+    if not _positions(geo.get("coordinates"), 3 if geo["type"] == "Polygon" else 4):
+        raise ClientError(f"opts.geoFilter is not a valid GeoJSON {geo['type']}: its coordinates must be "
+                          f"{'rings' if geo['type'] == 'Polygon' else 'polygons of rings'} of [long, lat] numbers.")
     try:
         geometry = geojson_shape(geo)
         if not geometry.is_valid:
@@ -106,6 +109,16 @@ def parse_geometry(opts: dict):
     if geometry.is_empty:
         raise ClientError("opts.geoFilter is an empty geometry.")
     return geometry
+
+
+def _positions(value, depth: int) -> bool:
+    """Arrays nested `depth` deep whose innermost ones are positions of 2 or 3 finite numbers
+    (a GeoJSON reader refuses `true` or `"1"` for a number; shapely would take some)."""
+    if not isinstance(value, list):
+        return False
+    if depth == 1:
+        return len(value) in (2, 3) and all(_is_number(v) for v in value)
+    return all(_positions(item, depth - 1) for item in value)
 
 
 def _is_number(value) -> bool:
