@@ -115,7 +115,7 @@ class OpenGrid(Profile):
                 return "0300 for an id that is not an ObjectId: no object can have it (OpenGrid's not-found)"
             if code == "0300" and ex.method in ("POST", "PUT"):
                 return "0300 for a body the service cannot use (client error, documented)"
-            if code == "0300" and ("q" in ex.query or "n" in ex.query or "filter" in message.lower()):
+            if code == "0300" and (any(p in ex.query for p in ("q", "n", "s", "opts")) or "filter" in message.lower()):
                 return "0300 for a query parameter the service cannot use (client error, documented)"
         return None
 
