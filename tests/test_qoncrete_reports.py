@@ -9,32 +9,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import make_client
+from qoncrete_helpers import (  # noqa: F401 (fixtures)
+    MASTER, WRITE, SOURCE, BY_COUNTRY, BROWSERS, client, qon, twin,
+)
 
-MASTER = "97b8a203-f4ca-4832-8469-d2188e4c4871"
-WRITE = "5d0f3a6b-2c41-4e8a-9b7d-6e1f0a2b3c4d"
-SOURCE = "8b5229f1-ee8f-4b23-9b4c-6149288cfb51"
-BY_COUNTRY = "433e40f7-5d44-4363-96ad-517670fead31"
-BROWSERS = "395b9554-a9b0-47a9-88a4-8b74e3c5e533"
 ALL_VALUES = [{"name": t, "key": "x", "type": t, "mustExists": True}
               for t in ("count", "sum", "min", "max", "avg", "first", "last", "diff")] + [
     {"name": "visitors", "key": "visitor", "type": "unique", "mustExists": True}]
-
-
-@pytest.fixture(scope="module")
-def qon():
-    return make_client("qoncrete")
-
-
-@pytest.fixture
-def client(qon):
-    yield qon[1]
-    qon[0].clock.reset()
-
-
-@pytest.fixture
-def twin(qon):
-    return qon[0]
 
 
 def source(client, **fields):
