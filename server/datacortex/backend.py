@@ -1,6 +1,7 @@
 """Data Cortex Report API: users, organizations, sessions, apps and their keys. No HTTP here.
 
-Event ingest (`/{org}/1/track`) lives in ingest.py and shares this backend's collections.
+Ingest (`/{org}/1/track` events, `/{org}/1/app_log` log lines) lives in ingest.py and
+shares this backend's collections.
 """
 from __future__ import annotations
 
@@ -296,7 +297,8 @@ class DataCortexBackend:
         for app in self.apps.find(sort=[("_id", 1)]):
             org = self.organizations.get(app["org_id"])
             for key in app["api_key_list"]:
-                lines.append(f"api_key {key} (app {app['_id']} {app['name']!r}, POST /{org['short_name']}/1/track)")
+                lines.append(f"api_key {key} (app {app['_id']} {app['name']!r}, "
+                             f"POST /{org['short_name']}/1/track and /app_log)")
         return lines
 
     def summary(self) -> dict:

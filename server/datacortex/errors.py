@@ -1,8 +1,9 @@
 """Data Cortex's error shapes: `{"error": "..."}` for the report API, plain text for ingest.
 
 The report API answers its failures as JSON `{"error": "<message>"}` (403 when not logged
-in or not allowed). The ingest endpoint (`/{org}/1/track`) answers plain text, like its
-`OK`; backends ask for that with `details={"format": "text"}`. Never problem+json.
+in or not allowed). The ingest endpoints (`/{org}/1/track`, `/{org}/1/app_log`) answer
+plain text, like their `OK`; backends ask for that with `details={"format": "text"}`.
+Never problem+json.
 """
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from apitwin.server.core.context import request_path
 
 TEXT = {"format": "text"}
 # Failures the core answers before the handler (a body that is not UTF-8, a content type
-# the operation does not take) are plain text on the ingest endpoint too.
-_INGEST = re.compile(r"^/[^/]+/1/track/?$", re.DOTALL)
+# the operation does not take) are plain text on the ingest endpoints too.
+_INGEST = re.compile(r"^/[^/]+/1/(track|app_log)/?$", re.DOTALL)
 
 NOT_LOGGED_IN = "Not logged in"
 NOT_JSON = "The request body is not valid JSON (a JSON object is expected)."

@@ -214,3 +214,9 @@ async def track(org_name):
     body = await request.body()
     backend().ingest.track(org_name, body, _query().get("current_time"))
     return _text("OK")
+
+
+async def app_log(org_name):
+    # The body is read as `track` reads it.
+    backend().ingest.app_log(org_name, await request.body())
+    return _text("OK")
