@@ -3,7 +3,7 @@
 Conventions every answer follows (openapi/datacortex.yaml and the research notes):
 - report API errors are JSON `{"error": "..."}`, never problem+json; not logged in (missing,
   unknown, logged-out or unverified key) is 403 `{"error": "Not logged in"}`;
-- the ingest endpoint (`/{org}/1/track`) answers plain text, its errors too;
+- the ingest endpoints (`/{org}/1/track`, `/{org}/1/app_log`) answer plain text, their errors too;
 - no answer is a 5xx.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from ..scenarios import Session, scenario
 from . import AuthOption, Created, Deviation, Profile, probe_by_get, short, shown_body
 
 USER = "/api/1/user"
+INGEST = ("track", "app_log")
 APPS = "/api/1/app"
 NOT_LOGGED_IN = {"error": "Not logged in"}
 
@@ -48,9 +49,9 @@ class DataCortex(Profile):
                   "whereas the document's 400 of the verification page is text/html (a body that is not UTF-8 too: "
                   "the core refuses it first)", _json_media_error)
         for op in ("verify", "verify_page")) + tuple(
-        Deviation(check, "track", "a body of another content type (multipart, XML...) to the track endpoint "
+        Deviation(check, op, "a body of another content type (multipart, XML...) to an ingest endpoint "
                   "is refused with a plain-text 400", _other_content_type)
-        for check in ("positive_data_acceptance",))
+        for check in ("positive_data_acceptance",) for op in INGEST)
     excluded_operations = {
         "logout": "it would end the run's own session; the logged_out_key_stays_refused scenario "
                   "logs out a session of its own",
@@ -78,10 +79,10 @@ class DataCortex(Profile):
                 problems.append(f"verification page {status} with content type {ctype or '(none)'}: the page "
                                 "a user opens from the email is HTML, errors too")
             return problems
-        if ex.operation == "track":
+        if ex.operation in INGEST:
             if ctype != "text/plain":
-                problems.append(f"ingest error {status} with content type {ctype or '(none)'}: the track "
-                                "endpoint answers plain text, errors too")
+                problems.append(f"ingest error {status} with content type {ctype or '(none)'}: the ingest "
+                                "endpoints answer plain text, errors too")
             return problems
         body = ex.json()
         if ctype != "application/json":
@@ -104,7 +105,7 @@ class DataCortex(Profile):
                     "(the kit's own credentials, not a fault)")
         if check != "positive_data_acceptance" or ex.status != 400:
             return None
-        if ex.operation == "track" and b"JSON" in ex.body:
+        if ex.operation in INGEST and b"JSON" in ex.body:
             return ("400 for a body that is not a JSON object: the document's text bodies are JSON text, "
                     "which a string schema cannot say")
         if ex.operation == "login" and "email" in text:
