@@ -11,6 +11,7 @@ warnings.filterwarnings("ignore")
 import uvicorn  # noqa: E402
 
 from apitwin.server.core.app import create  # noqa: E402
+from apitwin.server.core.serve import config as serve_config  # noqa: E402
 
 STAT = {"anr": "5e6f33d1-99b1-4244-a573-942498a4a201", "type": "risk", "day": 1, "week": 1,
         "month": 1, "quarter": 1, "year": 2025, "data": {"total": 3}}
@@ -26,8 +27,7 @@ def main() -> None:
         last = backend.create_stat(STAT, "CASES")
     target = last or twin.store["stats"].find(limit=1)[0]
 
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                            lifespan="off")
+    config = serve_config(app, "127.0.0.1", port)  # as `apitwin serve` serves it
     server = uvicorn.Server(config)
 
     async def announce():

@@ -36,8 +36,10 @@ class TwinMiddleware:
         start = time.perf_counter()
         status = {"code": 500}
         request_headers = Headers(scope=scope)
-        with_cors = bool(self.twin.settings.get("cors"))
-        extra = [*self.extra_headers, *(cors.response_headers(request_headers) if with_cors else [])]
+        any_origin = self._any_origin(scope["path"], cors.requested_method(scope, request_headers))
+        with_cors = any_origin or bool(self.twin.settings.get("cors"))
+        extra = [*self.extra_headers,
+                 *(cors.response_headers(request_headers, any_origin=any_origin) if with_cors else [])]
 
         async def send_recording(message):
             if message["type"] == "http.response.start":
@@ -64,6 +66,28 @@ class TwinMiddleware:
                     # The journal is of the API's traffic, not of the calls that inspect it.
                     keep=not scope["path"].startswith(ADMIN_PREFIX),
                 )
+
+    def _any_origin(self, path: str, method: str) -> bool:
+        """An operation open to every origin (an ingest endpoint); never the admin API."""
+        return not path.startswith(ADMIN_PREFIX) and self.routes.any_origin(path, method)
+
+    def refusal(self, method: str, path: str, headers: list, status: int, kind: str,
+                message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """The API's answer to a request the HTTP layer refused before the app could see it
+        (a request target too long, a malformed request): (status, headers, body), with
+        the CORS headers the path would have. `headers` are those read before the refusal."""
+        set_twin(self.twin)
+        set_request_path(path)
+        request_headers = Headers(raw=headers)
+        any_origin = self._any_origin(path, method)
+        answer = self._error(status, message, kind)
+        extra = [*self.extra_headers]
+        if any_origin or self.twin.settings.get("cors"):
+            extra += cors.response_headers(request_headers, any_origin=any_origin)
+        if self.twin.journal is not None:
+            self.twin.journal.record(self.twin.clock.now(), method, path, "", answer.status_code, 0.0,
+                                     keep=not path.startswith(ADMIN_PREFIX))
+        return answer.status_code, _with_extra(answer.raw_headers, extra), answer.body
 
     def _error(self, status: int, message: str, kind: str, details=None) -> Response:
         answer = to_response(self.twin.definition.errors, status, message, kind, details)

@@ -1,4 +1,5 @@
-"""The routes of a spec, to answer 405 with the right `Allow` and to redirect slashes.
+"""The routes of a spec, to answer 405 with the right `Allow`, to redirect slashes and to
+know the operations open to every origin (`cors.MARKER`).
 
 Connexion 3.3.0 sends a wrong `Allow` header on 405 (the methods of another route), so
 the allowed methods are read from the spec itself.
@@ -6,8 +7,18 @@ the allowed methods are read from the spec itself.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
+
+from . import cors
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class _Route(NamedTuple):
+    pattern: re.Pattern
+    path: str
+    methods: list[str]
+    any_origin: frozenset[str]  # the methods whose operation is open to every origin
 
 
 def _pattern(path: str) -> re.Pattern:
@@ -18,19 +29,30 @@ def _pattern(path: str) -> re.Pattern:
 
 class RouteTable:
     def __init__(self, *specs: dict) -> None:
-        self._routes: list[tuple[re.Pattern, str, list[str]]] = []
+        self._routes: list[_Route] = []
         for spec in specs:
             for path, item in (spec.get("paths") or {}).items():
                 methods = [m.upper() for m in _METHODS if m in item]
-                self._routes.append((_pattern(path), path, methods))
+                open_to_all = frozenset(m.upper() for m in _METHODS if m in item
+                                        and (item[m] or {}).get(cors.MARKER) == cors.ANY_ORIGIN)
+                self._routes.append(_Route(_pattern(path), path, methods, open_to_all))
         # Literal segments before templated ones, as the router itself prefers them.
-        self._routes.sort(key=lambda r: (r[1].count("{"), -len(r[1])))
+        self._routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
+        self._any_open = any(route.any_origin for route in self._routes)
+
+    def _route(self, path: str) -> _Route | None:
+        return next((route for route in self._routes if route.pattern.match(path)), None)
 
     def match(self, path: str) -> list[str] | None:
-        for pattern, _, methods in self._routes:
-            if pattern.match(path):
-                return methods
-        return None
+        route = self._route(path)
+        return None if route is None else route.methods
+
+    def any_origin(self, path: str, method: str) -> bool:
+        """Whether the operation `method path` is marked open to every origin."""
+        if not self._any_open:
+            return False
+        route = self._route(path)
+        return route is not None and method in route.any_origin
 
     def allowed(self, path: str) -> list[str]:
         return self.match(path) or []

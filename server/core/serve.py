@@ -9,6 +9,7 @@ import sys
 import uvicorn
 
 from .app import ADMIN_PREFIX
+from .http_protocol import TwinHttpProtocol
 
 
 class _Server(uvicorn.Server):
@@ -33,6 +34,13 @@ def startup_table(rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
+def config(app, host: str, port: int, **options) -> uvicorn.Config:
+    """How every twin is served (tests serve through it too): long request targets, and
+    the HTTP layer's refusals in the API's shape (http_protocol.py)."""
+    settings = {"log_level": "warning", "access_log": False, "lifespan": "off", **options}
+    return uvicorn.Config(app, host=host, port=port, http=TwinHttpProtocol, **settings)
+
+
 async def _serve_all(servers: list[_Server]) -> None:
     loop = asyncio.get_running_loop()
 
@@ -49,11 +57,7 @@ async def _serve_all(servers: list[_Server]) -> None:
 
 def serve_all(apps: list[tuple], host: str, rows: list[tuple]) -> int:
     """apps: (name, asgi_app, port). Blocks until Ctrl-C; returns an exit code."""
-    servers = [
-        _Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                               access_log=False, lifespan="off"))
-        for _, app, port in apps
-    ]
+    servers = [_Server(config(app, host, port)) for _, app, port in apps]
     print(startup_table(rows), flush=True)
     try:
         asyncio.run(_serve_all(servers))

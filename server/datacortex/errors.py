@@ -13,8 +13,10 @@ from apitwin.server.core.context import request_path
 
 TEXT = {"format": "text"}
 # Failures the core answers before the handler (a body that is not UTF-8, a content type
-# the operation does not take) are plain text on the ingest endpoints too.
+# the operation does not take, a request target too long) are plain text on the ingest
+# endpoints too.
 _INGEST = re.compile(r"^/[^/]+/1/(track|app_log)/?$", re.DOTALL)
+_INGEST_TEXT = {"bad_body": 400, "unsupported_media_type": 400, "bad_request": 400, "uri_too_long": 414}
 
 NOT_LOGGED_IN = "Not logged in"
 NOT_JSON = "The request body is not valid JSON (a JSON object is expected)."
@@ -24,8 +26,8 @@ MEDIA_TYPES = "Unsupported Content-Type: see the request body types of this oper
 def shape(status: int, message: str, kind: str, details=None) -> tuple[int, object]:
     if isinstance(details, dict) and details.get("format") == "text":
         return status, message
-    if _INGEST.match(request_path()) and kind in ("bad_body", "unsupported_media_type", "bad_request"):
-        return 400, message or "Bad request"
+    if _INGEST.match(request_path()) and kind in _INGEST_TEXT:
+        return _INGEST_TEXT[kind], message or "Bad request"
     if kind == "unauthorized":
         return 403, {"error": NOT_LOGGED_IN}
     if kind == "forbidden":

@@ -13,6 +13,7 @@ _DEFAULTS = {
     "not_found": (404, "not found"),
     "method_not_allowed": (405, "method not allowed"),
     "conflict": (409, "conflict"),
+    "uri_too_long": (414, "request target too long"),
     "unsupported_media_type": (400, "body: send JSON with Content-Type: application/json"),
     "bad_body": (400, "body: not valid UTF-8"),
     "invalid": (400, "invalid request"),
