@@ -36,10 +36,9 @@ class TwinMiddleware:
         start = time.perf_counter()
         status = {"code": 500}
         request_headers = Headers(scope=scope)
-        any_origin = self._any_origin(scope["path"], cors.requested_method(scope, request_headers))
-        with_cors = any_origin or bool(self.twin.settings.get("cors"))
-        extra = [*self.extra_headers,
-                 *(cors.response_headers(request_headers, any_origin=any_origin) if with_cors else [])]
+        cors_headers = self._cors_headers(scope["path"], cors.requested_method(scope, request_headers),
+                                          request_headers)
+        extra = [*self.extra_headers, *cors_headers]
 
         async def send_recording(message):
             if message["type"] == "http.response.start":
@@ -49,7 +48,8 @@ class TwinMiddleware:
             await send(message)
 
         try:
-            early = (cors.preflight(scope, request_headers) if with_cors else None) or self._guard(scope)
+            # A preflight (which names its origin) is answered where answers allow that origin.
+            early = (cors.preflight(scope, request_headers) if cors_headers else None) or self._guard(scope)
             if early is None:
                 receive, early = await self._read_body(scope, receive)
             early = early or self._redirect(scope)
@@ -67,9 +67,13 @@ class TwinMiddleware:
                     keep=not scope["path"].startswith(ADMIN_PREFIX),
                 )
 
-    def _any_origin(self, path: str, method: str) -> bool:
-        """An operation open to every origin (an ingest endpoint); never the admin API."""
-        return not path.startswith(ADMIN_PREFIX) and self.routes.any_origin(path, method)
+    def _cors_headers(self, path: str, method: str, headers: Headers) -> list[tuple[bytes, bytes]]:
+        """Always on an operation open to every origin (an ingest endpoint, never the admin
+        API), else as the `cors` setting says."""
+        any_origin = not path.startswith(ADMIN_PREFIX) and self.routes.any_origin(path, method)
+        if not (any_origin or self.twin.settings.get("cors")):
+            return []
+        return cors.response_headers(headers, any_origin=any_origin)
 
     def refusal(self, method: str, path: str, headers: list, status: int, kind: str,
                 message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -78,12 +82,8 @@ class TwinMiddleware:
         the CORS headers the path would have. `headers` are those read before the refusal."""
         set_twin(self.twin)
         set_request_path(path)
-        request_headers = Headers(raw=headers)
-        any_origin = self._any_origin(path, method)
         answer = self._error(status, message, kind)
-        extra = [*self.extra_headers]
-        if any_origin or self.twin.settings.get("cors"):
-            extra += cors.response_headers(request_headers, any_origin=any_origin)
+        extra = [*self.extra_headers, *self._cors_headers(path, method, Headers(raw=headers))]
         if self.twin.journal is not None:
             self.twin.journal.record(self.twin.clock.now(), method, path, "", answer.status_code, 0.0,
                                      keep=not path.startswith(ADMIN_PREFIX))
