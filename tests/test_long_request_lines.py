@@ -32,12 +32,12 @@ class Answer:
         return json.loads(self.body)
 
 
-def get(base: str, target: str, headers: dict | None = None) -> Answer:
-    """A GET of any length (httpx refuses URLs over 64 KiB, as browsers do not)."""
+def get(base: str, target: str, headers: dict | None = None, method: str = "GET") -> Answer:
+    """A request of any length (httpx refuses URLs over 64 KiB, as browsers do not)."""
     host, port = base.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     try:
-        connection.request("GET", target, headers=headers or {})
+        connection.request(method, target, headers=headers or {})
         response = connection.getresponse()
         return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
     finally:
@@ -85,6 +85,20 @@ def test_a_browser_batch_of_1000_events_is_served(qoncrete):
     assert source_events(qoncrete) == before + 1000
 
 
+def test_a_connection_stays_usable_after_a_long_url(qoncrete):
+    host, port = qoncrete.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        for page in range(3):  # one kept-alive connection, as a browser's
+            target = ingest_target([{"type": "pageview", "page": f"/{page}/{n}"} for n in range(1000)])
+            connection.request("GET", target)
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 204
+    finally:
+        connection.close()
+
+
 def test_a_url_of_256_kb_is_served(qoncrete):
     before = source_events(qoncrete)
     events = [{"type": "pageview", "note": "n" * 200, "n": n} for n in range(1000)]
@@ -116,6 +130,17 @@ def test_a_long_path_gets_the_apis_own_error_with_its_cors_headers(qoncrete):
     assert answer.json()["code"] == 414
     # A path of the ingest route, whose headers were read: the page's origin is allowed.
     assert answer.headers["access-control-allow-origin"] == PAGE["Origin"]
+
+
+def test_data_cortex_ingest_refuses_a_long_url_in_plain_text_with_cors_headers():
+    _, app = create("datacortex")
+    with served(app) as base:
+        answer = get(base, "/acme/1/track?current_time=" + "1" * MAX_TARGET, {"Origin": "http://game.example"},
+                     method="POST")
+    assert answer.status == 414
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert b"longer than" in answer.body
+    assert answer.headers["access-control-allow-origin"] == "*"
 
 
 def raw_exchange(base: str, request: bytes) -> bytes:
