@@ -10,13 +10,21 @@ import time
 from starlette.datastructures import URL, Headers
 from starlette.responses import RedirectResponse, Response
 
+from urllib.parse import unquote_to_bytes
+
 from . import cors
 from .context import set_raw_body, set_request_path, set_twin
 from .errors import DEFAULT_STATUS, DomainError, to_response
+from .nesting import nests_deeper_than
+from .store import MAX_DEPTH
 
 ADMIN_PREFIX = "/__apitwin/"
 # Bodies that must be text; Connexion 3.3.0 answers a non-UTF-8 one with a 500.
 _TEXT_TYPES = ("json", "text/", "x-www-form-urlencoded")
+# The largest body any API takes (the real services sit behind limits of a few MB: PHP's
+# post_max_size is 8 MB): a bigger one is refused with 413 before it is parsed.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+TOO_DEEP = f"The JSON nests deeper than {MAX_DEPTH} levels."
 
 
 class TwinMiddleware:
@@ -49,7 +57,8 @@ class TwinMiddleware:
 
         try:
             # A preflight (which names its origin) is answered where answers allow that origin.
-            early = (cors.preflight(scope, request_headers) if cors_headers else None) or self._guard(scope)
+            early = (cors.preflight(scope, request_headers) if cors_headers else None) or self._guard(scope) \
+                or self._deep_query(scope)
             if early is None:
                 receive, early = await self._read_body(scope, receive)
             early = early or self._redirect(scope)
@@ -104,6 +113,12 @@ class TwinMiddleware:
             return self._error(DEFAULT_STATUS.get(exc.kind, 400), exc.message, exc.kind, exc.details)
         return None
 
+    def _deep_query(self, scope):
+        """Query parameters holding JSON (filters) are measured as bodies are."""
+        if nests_deeper_than(unquote_to_bytes(scope.get("query_string", b"")), MAX_DEPTH):
+            return self._error(400, TOO_DEEP, "bad_request")
+        return None
+
     def _redirect(self, scope):
         """A 308 to the slashed path, for APIs whose real service does so."""
         path = scope["path"]
@@ -121,12 +136,17 @@ class TwinMiddleware:
         if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") and not _declares_body(scope):
             return receive, None
         chunks = []
+        size = 0
         more = True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return receive, Response(status_code=400)
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > MAX_BODY_BYTES:
+                return receive, self._error(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+                                            "too_large")
             more = message.get("more_body", False)
         body = b"".join(chunks)
         set_raw_body(body)
@@ -136,6 +156,8 @@ class TwinMiddleware:
                 body.decode("utf-8")
             except UnicodeDecodeError:
                 return receive, self._error(400, "The request body is not valid UTF-8.", "bad_body")
+        if not ctype.startswith("multipart/") and nests_deeper_than(_as_text(body, ctype), MAX_DEPTH):
+            return receive, self._error(400, TOO_DEEP, "bad_request")
 
         sent = False
 
@@ -147,6 +169,12 @@ class TwinMiddleware:
             return await receive()
 
         return replay, None
+
+
+def _as_text(body: bytes, ctype: str) -> bytes:
+    """A form's fields decoded (a field may hold JSON); any other body as it is. A body
+    without a text type may still be parsed as JSON by a handler, so it is measured too."""
+    return unquote_to_bytes(body.replace(b"+", b" ")) if "x-www-form-urlencoded" in ctype else body
 
 
 def _with_extra(headers: list, extra: list) -> list:

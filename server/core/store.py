@@ -10,8 +10,17 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import mongomock
-from bson import ObjectId
+from bson import BSON, ObjectId
+from bson.errors import InvalidDocument
+from mongomock.collection import _validate_data_fields
 from mongomock.filtering import filter_applies
+
+from .errors import BadRequest
+
+# MongoDB's own limit on how deep a document nests (and MySQL's on a JSON value). Deeper
+# data could not be stored by the real services, and the stand-ins' recursive encoders
+# (BSON, orjson) would fail on it when it is read back.
+MAX_DEPTH = 100
 
 
 def _copy(value: Any) -> Any:
@@ -22,6 +31,47 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(item) for item in value]
     return value
+
+
+class Unstorable(BadRequest, InvalidDocument):
+    """A document MongoDB would not store: nested deeper than MAX_DEPTH, text that is no
+    Unicode (a lone surrogate), an integer beyond 64 bits, a field name with a NUL or a
+    leading `$`. Raised before anything is written; a 400 in the API's shape unless the
+    API catches it (as `InvalidDocument`) to answer its own way."""
+
+
+def _nests_deeper_than(value: Any, limit: int) -> bool:
+    """Without recursion, so any depth can be measured."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in item)
+    return False
+
+
+def check_storable(doc: dict) -> None:
+    """Raises Unstorable unless MongoDB would store `doc` as it is."""
+    if _nests_deeper_than(doc, MAX_DEPTH):
+        raise Unstorable(f"The data nests deeper than {MAX_DEPTH} levels.")
+    try:
+        _validate_data_fields(doc)
+        BSON.encode(doc)
+    except (InvalidDocument, UnicodeEncodeError, OverflowError, RecursionError, ValueError, TypeError) as exc:
+        raise Unstorable(f"The data cannot be stored: {_reason(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeEncodeError):
+        return "text that is not valid Unicode (a lone surrogate)."
+    if isinstance(exc, OverflowError):
+        return "an integer beyond 64 bits."
+    return str(exc)
 
 
 class DuplicateKey(Exception):
@@ -124,17 +174,21 @@ class Collection:
         doc = dict(doc)
         doc.setdefault("_id", ObjectId())
         self._check_unique(doc)
+        check_storable(doc)
         self.raw.insert_one(doc)
         self._index(doc)
         return doc
 
     def replace(self, _id: Any, doc: dict) -> dict | None:
-        """Replace the whole document; returns the new one, or None when `_id` is unknown."""
+        """Replace the whole document; returns the new one, or None when `_id` is unknown.
+        Everything is checked before the stored document is touched: mongomock empties it
+        first and then encodes the new one, so a failed encoding would lose it."""
         old = self.get(_id)
         if old is None:
             return None
         doc = {**doc, "_id": _id}
         self._check_unique(doc)
+        check_storable(doc)
         self.raw.replace_one({"_id": _id}, doc)
         self._unindex(old)
         self._index(doc)
