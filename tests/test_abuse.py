@@ -5,8 +5,9 @@ bodies from their contracts, so an API or an operation added later is covered wi
 change here. Each case sends one kind of hostile input to every operation it applies to
 (every write for bodies, every operation with query parameters for query strings) and
 asserts, for every answer: no 5xx, an error in the API's own shape (from its errors
-module), under 1 s (a generous bound the issue asks for), the server answering normally
-after, and nothing stored changed by a refused write.
+module), under 1 s (a generous bound the issue asks for; of the process's CPU time, which
+is the server's work here since it runs in-process, so a loaded machine does not fail
+it), the server answering normally after, and nothing stored changed by a refused write.
 """
 from __future__ import annotations
 
@@ -260,9 +261,9 @@ class Harness:
         before = self.fingerprint() if write else None
         headers = {**self.headers, **({"Content-Type": ctype} if ctype else {})}
         query = [*self.params.items(), *(params or [])]
-        start = time.perf_counter()
+        start = time.process_time()
         answer = call(self.app, op["method"].upper(), op["path"], query, headers, content)
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         where = f"{self.api} {op['id']} [{case}]"
         if answer.status_code >= 500:
             self.failures.append(f"{where}: {answer.status_code} {answer.text[:200]}")

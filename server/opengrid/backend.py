@@ -126,7 +126,7 @@ class OpenGridBackend:
 
     @property
     def regex_budget(self) -> float:
-        return float(self.settings.get("regex_budget_seconds", 2.0))
+        return float(self.settings["regex_budget_seconds"])
 
     # -- authentication ----------------------------------------------------------------
     def _grants(self, user: dict) -> tuple[list[str], bool]:

@@ -1,0 +1,117 @@
+"""Regressions of issue #12: inputs that broke a stand-in, lost data or stalled it.
+
+Each test is a reproduction from the issue, through HTTP: it now answers a 4xx (or the
+right answer) in the API's own shape, quickly, with nothing lost.
+"""
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import quote
+
+import pytest
+
+from apitwin.server.core.store import Store, Unstorable
+from conftest import make_client
+
+QORE = {"Authorization": "Bearer 1|qoreAliceDemoToken0000000000000000000000"}
+MONARC = {"X-API-KEY": "SylsDTZTBk2zAkg016vW_aCuO1XQDXPsxrLuI1TG7z5sYvUfRlVf5R4g6kDnLI_o-c5iqrswrWzPANDKXmtV7Q"}
+DC = {"Cookie": "session_key=dcsession-carol-0000000000000000000000003"}
+STAT = {"anr": "5e6f33d1-99b1-4244-a573-942498a4a201", "type": "risk", "day": 1, "week": 1,
+        "month": 1, "quarter": 1, "year": 2020, "data": {}}
+JSON = {"Content-Type": "application/json"}
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def opengrid_login(client, user="tester1", password="password1") -> dict:
+    answer = client.post("/users/token", json={"username": user, "password": password})
+    return {"X-AUTH-TOKEN": answer.headers["x-auth-token"]}
+
+
+# -- 1. a failed write leaves the stored object as it was ------------------------------
+def test_a_qore_put_with_a_lone_surrogate_is_refused_and_loses_nothing():
+    _, client = make_client("qore")
+    before = client.get("/api/resources/users/1", headers=QORE).json()["data"]
+    r = client.put("/api/resources/users/1", headers={**QORE, **JSON}, content=b'{"name": "\\ud800"}')
+    assert r.status_code == 400 and r.json() == {
+        "message": "The data cannot be stored: text that is not valid Unicode (a lone surrogate)."}
+    assert client.get("/api/resources/users/1", headers=QORE).json()["data"] == before
+
+
+def test_the_store_checks_a_replacement_before_touching_the_stored_document():
+    things = Store("t").collection("things")
+    thing = things.insert({"name": "kept", "n": 1})
+    for bad in ({"name": "\ud800"}, {"n": 2**80}, {"deep": json.loads(nested(150))}, {"a\x00b": 1}):
+        with pytest.raises(Unstorable):
+            things.update(thing["_id"], bad)
+        assert things.get(thing["_id"]) == thing
+        assert things.find({"name": "kept"}) == [thing]  # mongomock's own view is intact too
+
+
+# -- 6. deep JSON: one guard in the core, before any recursive parser -------------------
+@pytest.mark.parametrize("api, method, path, headers, shape", [
+    ("opengrid", "POST", "/users/token", {}, lambda b: b["error"]["code"] == "0300"),
+    ("qore", "PUT", "/api/resources/users/1", QORE, lambda b: set(b) == {"message"}),
+    ("datacortex", "POST", "/api/1/login", {}, lambda b: set(b) == {"error"}),
+    ("monarc", "POST", "/api/v2/stats/", MONARC, lambda b: set(b) == {"error"}),
+    ("qoncrete", "POST", "/v2/user/login", {}, lambda b: set(b) == {"code", "text"}),
+])
+def test_a_body_nested_100000_deep_is_refused_in_the_apis_shape(api, method, path, headers, shape):
+    _, client = make_client(api)
+    r = client.request(method, path, headers={**headers, **JSON}, content=nested(100_000))
+    assert r.status_code in (200, 400) and shape(r.json()), r.text
+    assert "deeper than 100 levels" in r.text
+
+
+@pytest.mark.parametrize("depth", [480, 900])
+def test_monarc_refuses_data_nested_hundreds_deep(depth):
+    twin, client = make_client("monarc")
+    body = json.dumps({**STAT, "data": {"x": "PLACEHOLDER"}}).replace('"PLACEHOLDER"', nested(depth).decode())
+    r = client.post("/api/v2/stats/", headers={**MONARC, **JSON}, content=body)
+    assert r.status_code == 400 and "deeper than 100 levels" in r.json()["error"]
+    assert len(twin.store["stats"]) == 300
+    assert client.get("/api/v2/stats/?_limit=1000", headers=MONARC).status_code == 200
+
+
+def test_monarc_still_stores_data_nested_within_mongodbs_limit():
+    _, client = make_client("monarc")
+    data = json.loads(b'{"x": ' + nested(90) + b"}")
+    created = client.post("/api/v2/stats/", headers=MONARC, json={**STAT, "data": data})
+    assert created.status_code == 200, created.text
+    assert client.get(f"/api/v2/stats/{created.json()['id']}/", headers=MONARC).json()["data"] == data
+
+
+def test_a_filter_nested_100000_deep_in_the_query_string_is_refused():
+    _, client = make_client("opengrid")
+    r = client.get("/users?q=" + quote(nested(5_000).decode()), headers=opengrid_login(client, "admin", "admin"))
+    assert r.status_code == 200 and r.json()["error"]["code"] == "0300"
+
+
+# -- 2. a stored object never breaks a listing (OpenGrid) -------------------------------
+def test_an_opengrid_query_nested_300_deep_is_refused_and_the_listing_still_answers():
+    _, client = make_client("opengrid")
+    token = opengrid_login(client)
+    spec = json.loads(b'[{"x": ' + nested(300) + b"}]")
+    r = client.post("/queries", headers=token, json={"o": {"name": "deep", "spec": spec}})
+    assert r.status_code == 200 and r.json()["error"]["code"] == "0300"
+    listed = client.get("/queries?n=-1", headers=token)
+    assert listed.status_code == 200 and isinstance(listed.json(), list)
+    assert all(q["name"] != "deep" for q in listed.json())
+
+
+# -- 3. every $regex runs under the time budget (OpenGrid) -------------------------------
+@pytest.mark.parametrize("pattern", [".*x", "(a+)+$"])
+def test_a_regex_over_a_long_stored_value_answers_within_the_budget(pattern):
+    _, client = make_client("opengrid")
+    token = opengrid_login(client)
+    long_name = "a" * 120_000 + "!"
+    assert client.post("/queries", headers=token, json={"o": {"name": long_name}}).json()["name"] == long_name
+    start = time.process_time()  # the server's work (in-process), whatever the machine's load
+    r = client.get("/queries?n=-1&q=" + quote(json.dumps({"name": {"$regex": pattern}})), headers=token)
+    assert time.process_time() - start < 1.0
+    assert r.status_code == 200
+    body = r.json()
+    assert body == [] or body["error"]["code"] == "0300"
