@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from apitwin.server.core.store import Store, Unstorable
+from asgi_helpers import call
 from conftest import make_client
 
 QORE = {"Authorization": "Bearer 1|qoreAliceDemoToken0000000000000000000000"}
@@ -115,3 +116,49 @@ def test_a_regex_over_a_long_stored_value_answers_within_the_budget(pattern):
     assert r.status_code == 200
     body = r.json()
     assert body == [] or body["error"]["code"] == "0300"
+
+
+# -- 5. unbounded lists: linear, or refused beyond a documented size ---------------------
+def _cpu(send):
+    start = time.process_time()  # the server's work (in-process), whatever the machine's load
+    answer = send()
+    return answer, time.process_time() - start
+
+
+def test_opengrid_in_with_20000_values_is_linear_on_lists_and_datasets():
+    _, client = make_client("opengrid")
+    token = opengrid_login(client, "admin", "admin")
+    values = [f"u{i}" for i in range(20_000)] + ["tester1"]
+    listed, seconds = _cpu(lambda: call(client.app, "GET", "/users", [("n", "-1"), (
+        "q", json.dumps({"userId": {"$in": values}}))], token, None))
+    assert seconds < 1.0 and [u["userId"] for u in listed.json()] == ["tester1"]
+    everyone = client.post("/datasets/twitter/query", headers=token, data={"n": "-1", "q": "{}"}).json()["features"]
+    name = everyone[0]["properties"]["screenName"]
+    found, seconds = _cpu(lambda: client.post("/datasets/twitter/query", headers=token, data={
+        "n": "-1", "q": json.dumps({"screenName": {"$in": [*values, name]}})}))
+    assert seconds < 1.0
+    assert {f["properties"]["screenName"] for f in found.json()["features"]} == {name}
+
+
+@pytest.mark.parametrize("operator", ["$or", "$and", "$nor"])
+def test_opengrid_refuses_more_than_100_clauses_as_documented(operator):
+    _, client = make_client("opengrid")
+    token = opengrid_login(client, "admin", "admin")
+    clauses = [{"screenName": f"u{i}"} for i in range(5_000)]
+    refused, seconds = _cpu(lambda: client.post("/datasets/twitter/query", headers=token, data={
+        "n": "10", "q": json.dumps({operator: clauses})}))
+    assert seconds < 1.0
+    message = f"Query filter too large: {operator} takes at most 100 clauses."
+    assert refused.json() == {"error": {"code": "0300", "message": message}}
+    allowed = client.post("/datasets/twitter/query", headers=token, data={"n": "10", "q": json.dumps({operator: clauses[:100]})})
+    assert "features" in allowed.json()
+
+
+def test_qore_search_columns_with_200000_ids_is_linear():
+    _, client = make_client("qore")
+    wanted = client.get("/api/resources/projects/table/projects", headers=QORE).json()["data"][0]["organization"]["value"]
+    page, seconds = _cpu(lambda: client.request("GET", "/api/resources/projects/table/projects", headers=QORE, json={
+        "search_columns": {"organization": [*range(100_000, 300_000), wanted]}, "per_page": 1000}))
+    assert seconds < 1.0
+    rows = page.json()["data"]
+    assert rows and {row["organization"]["value"] for row in rows} == {wanted}

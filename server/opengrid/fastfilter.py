@@ -77,6 +77,28 @@ def _kind_of(value):
         return "other"
 
 
+def _membership(items: list) -> Callable[[object], bool]:
+    """`$in`: a set lookup by (kind, value), so 20,000 items cost what one does (a list
+    of tests took 30 s over the twitter dataset); regexes are tried one by one."""
+    regexes = [_equals(item) for item in items if isinstance(item, BoundedRegex)]
+    keys, with_null = set(), False
+    for item in items:
+        if isinstance(item, BoundedRegex):
+            continue
+        kind = _kind(item)
+        if kind == "null":
+            with_null = True
+        else:
+            keys.add((kind, item))
+
+    def member(value) -> bool:
+        if value is MISSING or value is None:
+            return with_null
+        return (_kind_of(value), value) in keys or any(test(value) for test in regexes)
+
+    return member
+
+
 _COMPARE = {
     "$gt": lambda a, b: a > b, "$gte": lambda a, b: a >= b,
     "$lt": lambda a, b: a < b, "$lte": lambda a, b: a <= b,
@@ -100,10 +122,10 @@ def _operator(op: str, arg) -> Callable[[object], bool]:
     if op in ("$in", "$nin"):
         if not isinstance(arg, list):
             raise Unsupported()
-        tests = [_equals(item) for item in arg]
+        member = _membership(arg)
         if op == "$in":
-            return lambda value: any(test(value) for test in tests)
-        return lambda value: not any(test(value) for test in tests)
+            return member
+        return lambda value: not member(value)
     if op in _COMPARE:
         return _compare(op, arg)
     if op == "$regex":
