@@ -7,6 +7,7 @@ from .clock import parse_duration, parse_iso
 from .context import twin
 from .errors import BadRequest
 from .jsonable import jsonable
+from .redact import collections as without_secrets
 
 
 async def admin_spec():
@@ -23,10 +24,12 @@ async def reset():
     return {"api": current.name, "collections": {name: len(docs) for name, docs in current.store.dump().items()}}
 
 
-async def state():
+async def state(secrets=False):
     current = twin()
-    answer = {"api": current.name, "now": current.clock.now().isoformat(),
-              "collections": jsonable(current.store.dump())}
+    dump = current.store.dump()
+    if not secrets:
+        dump = without_secrets(dump, getattr(current.backend, "SECRET_FIELDS", {}))
+    answer = {"api": current.name, "now": current.clock.now().isoformat(), "collections": jsonable(dump)}
     summary = getattr(current.backend, "summary", None)
     if summary is not None:
         answer["summary"] = jsonable(summary())

@@ -59,6 +59,8 @@ class Twin:
         self.store = Store(definition.name)
         self.backend = definition.backend(self)
         self.journal = None  # set by the app factory
+        # Required by every admin call when set (admin_access); the CLI sets it.
+        self.admin_token: str | None = None
 
     def reset(self) -> None:
         """Back to the fixtures: empty store, fixtures loaded through the backend."""

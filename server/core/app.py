@@ -108,9 +108,11 @@ def build_app(twin: Twin, *, validate_responses: bool = False, quiet: bool = Tru
 
 
 def create(name: str, *, settings: dict | None = None, validate_responses: bool = False,
-           quiet: bool = True):
-    """Build the twin of API `name` and its app; returns (twin, asgi_app)."""
+           quiet: bool = True, admin_token: str | None = None):
+    """Build the twin of API `name` and its app; returns (twin, asgi_app). With
+    `admin_token`, every admin call must send it (`Authorization: Bearer <token>`)."""
     from .api import definition
 
     twin = Twin(definition(name), settings)
+    twin.admin_token = admin_token
     return twin, build_app(twin, validate_responses=validate_responses, quiet=quiet)

@@ -58,6 +58,7 @@ def _ports(args, names: list[str]) -> dict[str, int]:
 
 
 def cmd_serve(args) -> int:
+    from .admin_access import token_for
     from .app import create
     from .serve import serve_all
 
@@ -71,12 +72,13 @@ def cmd_serve(args) -> int:
         print("apitwin: --port needs exactly one API (e.g. apitwin serve monarc --port 8080)", file=sys.stderr)
         return 2
     settings, ports = _settings(args, names), _ports(args, names)
+    admin_token = token_for(args.host, args.admin_token)
     apps, rows = [], []
     for name in names:
-        twin, app = create(name, settings=settings[name], quiet=args.quiet)
+        twin, app = create(name, settings=settings[name], quiet=args.quiet, admin_token=admin_token)
         apps.append((name, app, ports[name]))
         rows.append((name, f"http://{args.host}:{ports[name]}", twin.accounts()))
-    return serve_all(apps, args.host, rows)
+    return serve_all(apps, args.host, rows, admin_token)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--set", action="append", metavar="API.OPTION=VALUE",
                        help="an API setting, e.g. monarc.api_key_authentication=false")
     serve.add_argument("--config", help="TOML file: a table per API with its settings and `port`")
+    serve.add_argument("--admin-token", metavar="TOKEN",
+                       help="the admin API (/__apitwin/) then needs Authorization: Bearer TOKEN; "
+                            "off loopback one is generated and printed when not given")
     sub.add_parser("conform", help="check a deployment against its contract (see `apitwin conform --help`)")
     args = parser.parse_args(argv)
     return cmd_serve(args)

@@ -5,6 +5,8 @@ import sys
 from collections import deque
 from datetime import datetime
 
+from .redact import query as masked
+
 
 class Journal:
     def __init__(self, api: str, size: int = 500, quiet: bool = False) -> None:
@@ -14,7 +16,9 @@ class Journal:
 
     def record(self, at: datetime, method: str, path: str, query: str, status: int, ms: float,
                keep: bool = True) -> None:
-        """Log the request; keep it in the journal unless `keep` is false (admin calls)."""
+        """Log the request; keep it in the journal unless `keep` is false (admin calls).
+        Tokens and keys in the query are masked in both."""
+        query = masked(query)
         if keep:
             self._entries.append({
                 "time": at.isoformat(),

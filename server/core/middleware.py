@@ -12,13 +12,12 @@ from starlette.responses import RedirectResponse, Response
 
 from urllib.parse import unquote_to_bytes
 
-from . import cors
+from . import admin_access, cors
 from .context import set_raw_body, set_request_path, set_twin
 from .errors import DEFAULT_STATUS, DomainError, to_response
 from .nesting import nests_deeper_than
 from .store import MAX_DEPTH
 
-ADMIN_PREFIX = "/__apitwin/"
 # Bodies that must be text; Connexion 3.3.0 answers a non-UTF-8 one with a 500.
 _TEXT_TYPES = ("json", "text/", "x-www-form-urlencoded")
 # The largest body any API takes (the real services sit behind limits of a few MB: PHP's
@@ -44,9 +43,10 @@ class TwinMiddleware:
         start = time.perf_counter()
         status = {"code": 500}
         request_headers = Headers(scope=scope)
+        admin = admin_access.is_admin(scope["path"])
         cors_headers = self._cors_headers(scope["path"], cors.requested_method(scope, request_headers),
                                           request_headers)
-        extra = [*self.extra_headers, *cors_headers]
+        extra = self._added_headers(scope["path"], cors_headers)
 
         async def send_recording(message):
             if message["type"] == "http.response.start":
@@ -57,7 +57,8 @@ class TwinMiddleware:
 
         try:
             # A preflight (which names its origin) is answered where answers allow that origin.
-            early = (cors.preflight(scope, request_headers) if cors_headers else None) or self._guard(scope) \
+            early = (admin_access.refusal(scope, self.twin.admin_token) if admin else None) \
+                or (cors.preflight(scope, request_headers) if cors_headers else None) or self._guard(scope) \
                 or self._deep_query(scope)
             if early is None:
                 receive, early = await self._read_body(scope, receive)
@@ -73,13 +74,16 @@ class TwinMiddleware:
                     scope.get("query_string", b"").decode("latin-1"), status["code"],
                     (time.perf_counter() - start) * 1000,
                     # The journal is of the API's traffic, not of the calls that inspect it.
-                    keep=not scope["path"].startswith(ADMIN_PREFIX),
+                    keep=not admin,
                 )
 
     def _cors_headers(self, path: str, method: str, headers: Headers) -> list[tuple[bytes, bytes]]:
-        """Always on an operation open to every origin (an ingest endpoint, never the admin
-        API), else as the `cors` setting says."""
-        any_origin = not path.startswith(ADMIN_PREFIX) and self.routes.any_origin(path, method)
+        """Always on an operation open to every origin (an ingest endpoint), else as the
+        `cors` setting says; never on the admin API: no page of another site may read or
+        reset it."""
+        if admin_access.is_admin(path):
+            return []
+        any_origin = self.routes.any_origin(path, method)
         if not (any_origin or self.twin.settings.get("cors")):
             return []
         return cors.response_headers(headers, any_origin=any_origin)
@@ -92,11 +96,16 @@ class TwinMiddleware:
         set_twin(self.twin)
         set_request_path(path)
         answer = self._error(status, message, kind)
-        extra = [*self.extra_headers, *self._cors_headers(path, method, Headers(raw=headers))]
+        extra = self._added_headers(path, self._cors_headers(path, method, Headers(raw=headers)))
         if self.twin.journal is not None:
             self.twin.journal.record(self.twin.clock.now(), method, path, "", answer.status_code, 0.0,
-                                     keep=not path.startswith(ADMIN_PREFIX))
+                                     keep=not admin_access.is_admin(path))
         return answer.status_code, _with_extra(answer.raw_headers, extra), answer.body
+
+    def _added_headers(self, path: str, cors_headers: list) -> list[tuple[bytes, bytes]]:
+        """The API's own headers for every answer (OpenGrid's CORS) and the CORS headers;
+        none on the admin API."""
+        return [] if admin_access.is_admin(path) else [*self.extra_headers, *cors_headers]
 
     def _error(self, status: int, message: str, kind: str, details=None) -> Response:
         answer = to_response(self.twin.definition.errors, status, message, kind, details)
@@ -105,7 +114,7 @@ class TwinMiddleware:
     def _guard(self, scope):
         """The API's own check before routing (e.g. auth before 404), if it has one."""
         guard = self.twin.definition.guard
-        if guard is None or scope["path"].startswith(ADMIN_PREFIX):
+        if guard is None or admin_access.is_admin(scope["path"]):
             return None
         try:
             guard(self.twin.backend, scope["method"], scope["path"], Headers(scope=scope))

@@ -20,7 +20,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def startup_table(rows: list[tuple]) -> str:
+def startup_table(rows: list[tuple], admin_token: str | None = None) -> str:
     """API | URL | Swagger UI | accounts, one API a block."""
     lines = [f"{'API':<11} {'URL':<24} {'Swagger UI':<40} Seeded accounts / keys"]
     lines.append("-" * 110)
@@ -31,6 +31,8 @@ def startup_table(rows: list[tuple]) -> str:
     lines.append("")
     lines.append(f"Admin API on every port: {ADMIN_PREFIX}/reset, /state, /requests, /clock "
                  f"(described at {ADMIN_PREFIX}/admin/openapi.json). Ctrl-C stops.")
+    if admin_token:
+        lines.append(f"Admin API token (send Authorization: Bearer <token>): {admin_token}")
     return "\n".join(lines)
 
 
@@ -55,10 +57,10 @@ async def _serve_all(servers: list[_Server]) -> None:
     await asyncio.gather(*(server.serve() for server in servers))
 
 
-def serve_all(apps: list[tuple], host: str, rows: list[tuple]) -> int:
+def serve_all(apps: list[tuple], host: str, rows: list[tuple], admin_token: str | None = None) -> int:
     """apps: (name, asgi_app, port). Blocks until Ctrl-C; returns an exit code."""
     servers = [_Server(config(app, host, port)) for _, app, port in apps]
-    print(startup_table(rows), flush=True)
+    print(startup_table(rows, admin_token), flush=True)
     try:
         asyncio.run(_serve_all(servers))
     except KeyboardInterrupt:

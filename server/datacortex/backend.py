@@ -51,6 +51,9 @@ def parse_id(value, name: str) -> int:
 
 
 class DataCortexBackend:
+    # Session keys and API keys are their documents' `_id` (admin state hides them).
+    SECRET_FIELDS = {"sessions": ("_id",), "api_keys": ("_id",)}
+
     def __init__(self, twin) -> None:
         self.twin = twin
         self.clock = twin.clock

@@ -101,6 +101,9 @@ def _name(body: dict, *, required: bool, where: str = "name"):
 
 
 class QoncreteBackend:
+    # An API token is its document's `_id` (admin state hides it).
+    SECRET_FIELDS = {"tokens": ("_id",)}
+
     def __init__(self, twin) -> None:
         self.clock = twin.clock
         self.settings = twin.settings
