@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from html import escape
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,7 +18,7 @@ def login(client, email="alice@acme.example"):
 
 
 def emailed_link(client, session_key):
-    outbox = client.get("/__apitwin/state").json()["collections"]["outbox"]
+    outbox = client.get("/__apitwin/state?secrets=true").json()["collections"]["outbox"]
     links = [mail["verify_url"] for mail in outbox if mail["session_key"] == session_key]
     assert len(links) == 1
     url = urlsplit(links[0])
@@ -41,11 +42,11 @@ def test_a_session_is_refused_until_verified_with_the_manual_code(client):
     assert "not verified" in refused.json()["error"]
 
     link = emailed_link(client, session["session_key"])
-    assert link == f"/api/1/verify?session_key={session['session_key']}"
+    assert link.startswith(f"/api/1/verify?session_key={session['session_key']}&token=")
     page = client.get(link)
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert f'action="/api/1/verify?session_key={session["session_key"]}"' in page.text
+    assert f'action="{escape(link)}"' in page.text
     assert 'name="manual_code"' in page.text
 
     wrong = client.post(link, data={"manual_code": "not-it"})
@@ -67,7 +68,7 @@ def test_a_session_is_refused_until_verified_with_the_manual_code(client):
 def test_the_manual_code_may_be_posted_as_json_and_with_spaces(client):
     session = login(client)
     code = session["manual_code"]
-    answer = client.post(f"/api/1/verify?session_key={session['session_key']}",
+    answer = client.post(emailed_link(client, session["session_key"]),
                          json={"manual_code": f" {code[:3]} {code[3:]} "})
     assert answer.status_code == 200
     assert client.get("/api/1/user").status_code == 200
@@ -75,9 +76,20 @@ def test_the_manual_code_may_be_posted_as_json_and_with_spaces(client):
 
 def test_verification_without_a_code_asks_for_it(client):
     session = login(client)
-    answer = client.post(f"/api/1/verify?session_key={session['session_key']}", data={})
+    answer = client.post(emailed_link(client, session["session_key"]), data={})
     assert answer.status_code == 400
     assert "manual code" in answer.text
+
+
+def test_the_login_answer_alone_cannot_verify(client):
+    # Key and manual code are in the login answer; the link's token is only in the "email".
+    session = login(client)
+    for token in ("", "guess", None):
+        query = {"session_key": session["session_key"], **({"token": token} if token is not None else {})}
+        assert client.get("/api/1/verify", params=query).status_code == 404
+        answer = client.post("/api/1/verify", params=query, data={"manual_code": session["manual_code"]})
+        assert answer.status_code == 404
+    assert client.get("/api/1/user").status_code == 403
 
 
 def test_the_verification_link_of_an_unknown_key_is_not_found(client):
@@ -200,6 +212,6 @@ def test_the_verification_link_is_printed_in_the_server_log(capsys):
     client = TestClient(app, base_url="http://127.0.0.1:8003")
     session = client.post("/api/1/login", json={"email": "bob@blueharbor.example"}).json()
     log = capsys.readouterr().err
-    assert f"http://127.0.0.1:8003/api/1/verify?session_key={session['session_key']}" in log
+    assert f"http://127.0.0.1:8003/api/1/verify?session_key={session['session_key']}&token=" in log
     assert "bob@blueharbor.example" in log
     assert session["manual_code"] not in log.split("verification email")[1].splitlines()[0]

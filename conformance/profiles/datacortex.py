@@ -8,6 +8,8 @@ Conventions every answer follows (openapi/datacortex.yaml and the research notes
 """
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
 from . import AuthOption, Created, Deviation, Profile, probe_by_get, short, shown_body
@@ -217,6 +219,20 @@ def app_created_listed_and_deleted(run) -> None:
     run.expect(after.status == 200 and not left, "a deleted app is still listed", after)
 
 
+def _emailed_link(run, key: str) -> dict | None:
+    """The query of the verification link "emailed" for session `key`: the login answer
+    alone cannot verify. An apitwin stand-in keeps its emails in the admin API's state."""
+    try:
+        state = run.session.http.get("/__apitwin/state", params={"secrets": "true"}).json()
+        outbox = state["collections"]["outbox"]
+    except Exception:  # not apitwin (a real service's email is not readable here)
+        return None
+    for mail in outbox:
+        if mail.get("session_key") == key:
+            return dict(parse_qsl(urlsplit(mail["verify_url"]).query))
+    return None
+
+
 @scenario("logged_out_key_stays_refused",
           "a new session works once verified, and its key stays refused after logout", writes=True)
 def logged_out_key_stays_refused(run) -> None:
@@ -227,7 +243,11 @@ def logged_out_key_stays_refused(run) -> None:
     key, code = body.get("session_key"), body.get("manual_code")
     run.require(isinstance(key, str) and isinstance(code, str), "login answered no session_key/manual_code", login)
     cookie = {"Cookie": f"session_key={key}"}
-    verify = run.post("/api/1/verify", auth=False, params={"session_key": key}, data={"manual_code": code})
+    link = _emailed_link(run, key)
+    if link is None:
+        run.result.status, run.result.reason = "skipped", "the verification link goes by email (not readable here)"
+        return
+    verify = run.post("/api/1/verify", auth=False, params=link, data={"manual_code": code})
     run.require(verify.status == 200, f"verifying the new session answered {verify.status}", verify)
     fresh = run.get(USER, auth=False, headers=cookie)
     run.expect(fresh.status == 200 and (fresh.json() or {}).get("email") == email,

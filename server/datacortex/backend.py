@@ -5,6 +5,7 @@ shares this backend's collections.
 """
 from __future__ import annotations
 
+import hmac
 import json
 import re
 import secrets
@@ -29,6 +30,10 @@ DELETE_FORBIDDEN = "Not allowed to delete that application."
 NOT_VERIFIED = "Session not verified: open the verification link and enter the manual code."
 
 PENDING, ACTIVE, LOGGED_OUT = "pending", "active", "logged_out"
+# Logins need no credentials, so what they keep is bounded: past these counts the oldest
+# sessions (other than the fixtures') and "emails" are forgotten (documented in the contract).
+MAX_SESSIONS = 10_000
+MAX_OUTBOX = 1_000
 
 
 def parse_id(value, name: str) -> int:
@@ -134,7 +139,10 @@ class DataCortexBackend:
             raise Forbidden("No user with that email address.")
         now = self.clock.now()
         key = secrets.token_hex(20)
-        verify_url = f"{base_url.rstrip('/')}/api/1/verify?session_key={key}"
+        # The link's own secret: the login answer (key and manual code) alone cannot verify.
+        link_token = secrets.token_urlsafe(24)
+        verify_url = f"{base_url.rstrip('/')}/api/1/verify?session_key={key}&token={link_token}"
+        self._forget_oldest(self.sessions, MAX_SESSIONS, keep=lambda doc: doc.get("verify_url") is None)
         session = self.sessions.insert({
             "_id": key,
             "user_id": user["_id"],
@@ -144,6 +152,8 @@ class DataCortexBackend:
             "verified_at": now if self.auto_verify else None,
             "ended_at": None,
             "verify_url": verify_url,
+            "verify_token": link_token,
+            "clock_era": self.clock.era,  # an expired login stays so when the clock moves back
         })
         if not self.auto_verify:
             self._send_verification(user, session)
@@ -151,6 +161,7 @@ class DataCortexBackend:
 
     def _send_verification(self, user: dict, session: dict) -> None:
         """The real service emails the link; the twin keeps it in `outbox` and logs it."""
+        self._forget_oldest(self.outbox, MAX_OUTBOX)
         self.outbox.insert({
             "to": user["email"],
             "subject": "Data Cortex login verification",
@@ -162,6 +173,21 @@ class DataCortexBackend:
         if journal is None or not journal.quiet:
             print(f"[datacortex] verification email to {user['email']}: open {session['verify_url']} "
                   f"and enter the manual code", file=sys.stderr, flush=True)
+
+    @staticmethod
+    def _forget_oldest(collection, limit: int, keep=lambda doc: False) -> None:
+        """Room for one more document: the oldest ones `keep` does not hold on to go."""
+        excess = len(collection) - limit + 1
+        if excess <= 0:
+            return
+        oldest = []
+        for doc in collection.scan():  # insertion order: oldest first
+            if not keep(doc):
+                oldest.append(doc["_id"])
+                if len(oldest) == excess:
+                    break
+        for _id in oldest:
+            collection.delete(_id)
 
     def _live(self, key) -> dict | None:
         """The session with this key unless logged out or expired before verification."""
@@ -178,18 +204,22 @@ class DataCortexBackend:
         created: datetime = session["created_at"]
         if created.tzinfo is None:
             created = created.replace(tzinfo=self.clock.now().tzinfo)
-        return self.clock.now() - created > self._verify_window()
+        return self.clock.reached(created + self._verify_window() + timedelta(microseconds=1),
+                                  session.get("clock_era", 0))
 
-    def verification(self, key) -> dict:
-        """The session a verification link points at; 404 when dead or unknown."""
+    def verification(self, key, link_token) -> dict:
+        """The session a verification link points at (its key and the link's own token);
+        404 when dead, unknown or the token is not the link's."""
         session = self._live(key)
-        if session is None:
+        expected = session.get("verify_token") if session else None
+        if not expected or not isinstance(link_token, str) or \
+                not hmac.compare_digest(link_token.encode(), expected.encode()):
             raise NotFound("This verification link is not valid: it is unknown, expired or logged out.")
         return session
 
-    def verify(self, key, manual_code) -> dict:
+    def verify(self, key, link_token, manual_code) -> dict:
         """Enable a pending session with its manual code (already active: nothing to do)."""
-        session = self.verification(key)
+        session = self.verification(key, link_token)
         if session["state"] == ACTIVE:
             return session
         if not isinstance(manual_code, (str, int)) or isinstance(manual_code, bool):

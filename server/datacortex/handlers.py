@@ -140,14 +140,14 @@ async def login(body=None):
 
 
 async def verify_page():
-    key = _query().get("session_key")
+    key, link_token = _query().get("session_key"), _query().get("token")
     try:
-        session = backend().verification(key)
+        session = backend().verification(key, link_token)
     except DomainError as exc:
         return _html(pages.dead_link(exc.message), 404)
     if session["state"] == "active":
         return _html(pages.verified(already=True))
-    return _html(pages.form(key))
+    return _html(pages.form(key, link_token))
 
 
 async def verify(body=None):
@@ -156,14 +156,15 @@ async def verify(body=None):
     except DomainError as exc:
         return _html(pages.dead_link(exc.message), 400)
     key = _query().get("session_key") or fields.get("session_key")
+    link_token = _query().get("token") or fields.get("token")
     try:
-        session = backend().verification(key)
+        session = backend().verification(key, link_token)
         was_active = session["state"] == "active"
-        backend().verify(key, fields.get("manual_code"))
+        backend().verify(key, link_token, fields.get("manual_code"))
     except DomainError as exc:
         if exc.kind == "not_found":
             return _html(pages.dead_link(exc.message), 404)
-        return _html(pages.form(key, exc.message), 403 if exc.kind == "forbidden" else 400)
+        return _html(pages.form(key, link_token, exc.message), 403 if exc.kind == "forbidden" else 400)
     return _html(pages.verified(already=was_active))
 
 

@@ -21,9 +21,9 @@ def _page(title: str, content: str) -> str:
     return _PAGE.format(title=escape(title), content=content)
 
 
-def form(session_key: str, error: str | None = None) -> str:
+def form(session_key: str, link_token: str, error: str | None = None) -> str:
     """The form that posts `manual_code` back to the same URL."""
-    action = f"/api/1/verify?session_key={quote(session_key, safe='')}"
+    action = f"/api/1/verify?session_key={quote(session_key, safe='')}&token={quote(link_token, safe='')}"
     message = f'<p class="error" id="error">{escape(error)}</p>\n' if error else ""
     return _page("Verify your login", (
         f"{message}<p>Enter the manual code the login answered (<code>manual_code</code>).</p>\n"

@@ -2,7 +2,7 @@
 from apitwin.server.core.api import ApiDefinition
 
 from . import errors
-from .backend import DEFAULT_SECRET, OpenGridBackend
+from .backend import OpenGridBackend
 from .handlers import CORS_HEADERS, guard
 from .mongoq import REGEX_BUDGET_SECONDS
 
@@ -15,7 +15,7 @@ DEFINITION = ApiDefinition(
     handlers="apitwin.server.opengrid.handlers",
     # The handlers validate, answering the service's own errors (HTTP 200 + code 0300).
     validate_requests=False,
-    settings={"jwt_secret": DEFAULT_SECRET, "regex_budget_seconds": REGEX_BUDGET_SECONDS},
+    settings={"jwt_secret": None, "regex_budget_seconds": REGEX_BUDGET_SECONDS},
     # The browser client needs them on every answer, errors and preflights included.
     response_headers=CORS_HEADERS,
     # The token is checked before routing, as the real service's security filter does.

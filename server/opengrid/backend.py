@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -9,7 +10,9 @@ from bson import ObjectId
 from bson.errors import InvalidDocument
 
 from apitwin import FIXTURES_DIR
+from apitwin.server.core.clock import jwt_expired
 from apitwin.server.core.errors import Forbidden
+from apitwin.server.core.passwords import check_password, hash_password
 from apitwin.server.core.store import DuplicateKey
 
 from . import auth
@@ -20,7 +23,6 @@ from .mongoq import (Budget, RegexTimeout, from_extended, parse_filter, parse_id
 
 COLLECTIONS = ("users", "groups", "queries")
 ADMIN_RESOURCE = "$admin"
-DEFAULT_SECRET = "apitwin-opengrid-signing-key-change-me-0123456789abcdef0123456789abcdef"
 CAPABILITIES = {"geoSpatialFiltering": True}
 REGEX_TOO_SLOW = ("The regular expression took too long to evaluate (more than {:g} s in this request); "
                   "simplify it.")
@@ -119,10 +121,13 @@ class OpenGridBackend:
         self.datasets = store.collection("datasets", unique=("id",))
         self.lists = store.collection("lists", unique=("listId",))
         self.rows: dict[str, DatasetRows] = {}
+        # Tokens are signed with a key of this start unless `jwt_secret` is set: a key in
+        # the code would let anyone forge an admin token.
+        self._random_secret = secrets.token_hex(32)
 
     @property
     def secret(self) -> str:
-        return str(self.settings.get("jwt_secret") or DEFAULT_SECRET)
+        return str(self.settings.get("jwt_secret") or self._random_secret)
 
     @property
     def regex_budget(self) -> float:
@@ -152,6 +157,11 @@ class OpenGridBackend:
             "resources": ",".join(datasets + ([ADMIN_RESOURCE] if admin else [])),
             "fname": user.get("firstName") or "",
             "lname": user.get("lastName") or "",
+            # The user's own record and the clock's era: a token dies with its user (one
+            # created again with the same userId is another record) and stays expired
+            # when the clock is moved back.
+            "uid": str(user["_id"]),
+            "era": self.clock.era,
         }
         return auth.issue(claims, self.secret)
 
@@ -159,7 +169,7 @@ class OpenGridBackend:
         """A fresh token for good credentials; LoginFailed (401) otherwise."""
         user = self.users.get_by("userId", username) if isinstance(username, str) else None
         credential = self.credentials.get(user["_id"]) if user else None
-        if user is None or not auth.check_password(password, credential and credential.get("hash")):
+        if user is None or not check_password(password, credential and credential.get("hash")):
             raise LoginFailed("Authentication failed: invalid username or password.")
         return self._token_for(user)
 
@@ -170,10 +180,10 @@ class OpenGridBackend:
         claims = auth.read(token, self.secret)
         if claims is None:
             raise Forbidden("Access denied: the X-AUTH-TOKEN is not a valid token.")
-        if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] <= self.clock.now().timestamp():
+        if jwt_expired(self.clock, claims):
             raise Forbidden("Access denied: the X-AUTH-TOKEN has expired; log in again.")
         user = self.users.get_by("userId", claims.get("sub")) if isinstance(claims.get("sub"), str) else None
-        if user is None:
+        if user is None or claims.get("uid") != str(user["_id"]):
             raise Forbidden("Access denied: the user of this token no longer exists.")
         datasets, admin = self._grants(user)
         return Caller(user=user, groups=list(user.get("groups") or []), datasets=datasets, admin=admin)
@@ -318,7 +328,7 @@ class OpenGridBackend:
         if _id is not None:
             o["_id"] = _id
         doc = self._insert(self.users, o, "user")
-        self.credentials.insert({"_id": doc["_id"], "hash": auth.hash_password(password)})
+        self.credentials.insert({"_id": doc["_id"], "hash": hash_password(password)})
         return doc
 
     def _update_user(self, old: dict, o: dict) -> dict:
@@ -329,7 +339,7 @@ class OpenGridBackend:
         o.setdefault("groups", [])
         doc = self._replace(self.users, old["_id"], o, "user")
         if password:
-            self.credentials.replace(old["_id"], {"hash": auth.hash_password(password)})
+            self.credentials.replace(old["_id"], {"hash": hash_password(password)})
         if doc["userId"] != old["userId"]:
             self._rename_in_queries("owner", "sharedWith.users", old["userId"], doc["userId"])
         return doc

@@ -12,5 +12,6 @@ DEFINITION = ApiDefinition(
     errors=errors,
     handlers="apitwin.server.qoncrete.handlers",
     validate_requests=False,
-    settings={"jwt_secret": "apitwin-qoncrete-jwt-secret-0123456789abcdef"},
+    # None: a random key per start (`--set qoncrete.jwt_secret=...` to keep tokens valid across starts).
+    settings={"jwt_secret": None},
 )

@@ -7,10 +7,9 @@ times a second; `summary()` shows their figures and a reset empties them too.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
-import os
 import re
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +18,9 @@ import jwt
 import orjson
 
 from apitwin import FIXTURES_DIR
+from apitwin.server.core.clock import jwt_expired
 from apitwin.server.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
+from apitwin.server.core.passwords import check_password, hash_password
 from apitwin.server.core.store import DuplicateKey
 
 from . import queries
@@ -32,7 +33,6 @@ ALL = READ | WRITE | MANAGE
 ACCESS_NAMES = {READ: "read (1)", WRITE: "write (2)", MANAGE: "manage (4)"}
 JWT_LIFETIME = timedelta(hours=48)
 MAX_BATCH = 1000
-PBKDF2_ROUNDS = 20000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -68,21 +68,6 @@ def _uuid(value) -> str | None:
     return text if text == str(value).lower() else None
 
 
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    salt = salt or os.urandom(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, PBKDF2_ROUNDS)
-    return f"pbkdf2_sha256${PBKDF2_ROUNDS}${salt.hex()}${digest.hex()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        _, rounds, salt, digest = stored.split("$")
-        computed = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(rounds))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(computed.hex(), digest)
-
-
 def _body(body) -> dict:
     if not isinstance(body, dict):
         fail("body", "must be a JSON object")
@@ -116,10 +101,12 @@ class QoncreteBackend:
         self.report_shares = store.collection("report_shares", unique=("pair",))
         self.items = store.collection("store_items")
         self.data: dict[str, SourceData] = {}
+        # JWTs are signed with a key of this start unless `jwt_secret` is set.
+        self._random_secret = secrets.token_hex(32)
 
     @property
     def secret(self) -> str:
-        return str(self.settings.get("jwt_secret", "apitwin-qoncrete-jwt-secret-0123456789abcdef"))
+        return str(self.settings.get("jwt_secret") or self._random_secret)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -156,7 +143,7 @@ class QoncreteBackend:
             raise Unauthorized("invalid email or password")
         now = self.now()
         claims = {"sub": user["_id"], "email": user["email"], "iat": int(now.timestamp()),
-                  "exp": int((now + JWT_LIFETIME).timestamp())}
+                  "exp": int((now + JWT_LIFETIME).timestamp()), "era": self.clock.era}
         return jwt.encode(claims, self.secret, algorithm="HS256")
 
     def caller_from_jwt(self, token: str | None) -> Caller | None:
@@ -167,7 +154,7 @@ class QoncreteBackend:
                                 options={"verify_exp": False, "verify_iat": False, "require": ["sub", "exp"]})
         except jwt.PyJWTError:
             return None
-        if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] <= self.now().timestamp():
+        if jwt_expired(self.clock, claims):
             return None
         user = self.users.get(claims.get("sub"))
         return Caller(user["_id"], user["email"], ALL) if user else None

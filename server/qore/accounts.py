@@ -6,37 +6,17 @@ It stops working after its `expires_at` by the server clock; each use sets `last
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import string
 from datetime import datetime, timezone
 
 from apitwin.server.core.errors import Invalid, NotFound
+from apitwin.server.core.passwords import check_password, hash_password
 
 from .rules import is_empty, message, parse_datetime, summary
 
 USERS = "users"  # the resource whose rows are the accounts (with an `email` field)
 TOKEN_ALPHABET = string.ascii_letters + string.digits
-PBKDF2_ROUNDS = 20_000
-_HASHES: dict[tuple[str, bytes], bytes] = {}  # fixtures hash the same passwords on every reset
-
-
-def hash_password(password: str, salt: bytes) -> str:
-    key = (password, salt)
-    if key not in _HASHES:
-        _HASHES[key] = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, PBKDF2_ROUNDS)
-    return f"pbkdf2_sha256${PBKDF2_ROUNDS}${salt.hex()}${_HASHES[key].hex()}"
-
-
-def password_matches(password: str, stored: str | None) -> bool:
-    if not stored or not isinstance(password, str):
-        return False
-    try:
-        _, rounds, salt, digest = stored.split("$")
-        computed = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), int(rounds))
-    except ValueError:
-        return False
-    return hmac.compare_digest(computed.hex(), digest)
 
 
 def token_hash(secret: str) -> str:
@@ -92,7 +72,7 @@ class Accounts:
         if errors:
             raise Invalid(summary(errors), errors)
         user = self.users.get_by("email", payload["email"].strip())
-        if user is None or not password_matches(payload["password"], user.get("password")):
+        if user is None or not check_password(payload["password"], user.get("password")):
             errors = {"email": ["The provided credentials are incorrect."]}
             raise Invalid(summary(errors), errors)
         return self.issue_token(user["_id"], payload["device_name"].strip(), expires_at,
@@ -108,6 +88,7 @@ class Accounts:
             "_id": token_id, "tokenable_type": self.resources[USERS].model, "tokenable_id": user_id,
             "name": name, "token": token_hash(secret), "abilities": ["*"],
             "last_used_at": None, "expires_at": expires_at, "created_at": now, "updated_at": now,
+            "clock_era": self.clock.era,  # an expired token stays so when the clock moves back
         })
         self._bump("personal_access_tokens", token_id)
         return row, f"{token_id}|{secret}"
@@ -122,9 +103,8 @@ class Accounts:
         row = self.tokens.get_by("token", token_hash(secret))
         if row is None or (token_id and str(row["_id"]) != token_id):
             return None
-        now = self.clock.now()
-        expires_at = row["expires_at"]
-        if expires_at is not None and expires_at.replace(tzinfo=timezone.utc) <= now:  # stored naive UTC
+        expires_at = row["expires_at"]  # stored naive UTC
+        if expires_at is not None and self.clock.reached(expires_at, row.get("clock_era", 0)):
             return None
         user = self.users.get(row["tokenable_id"])
         if user is None:
