@@ -162,3 +162,103 @@ def test_qore_search_columns_with_200000_ids_is_linear():
     assert seconds < 1.0
     rows = page.json()["data"]
     assert rows and {row["organization"]["value"] for row in rows} == {wanted}
+
+
+# -- the clock never brings an expired token back ----------------------------------------
+def _opengrid_token_expires_and_stays_expired(client, move_back: dict):
+    token = opengrid_login(client)
+    assert client.post("/__apitwin/clock", json={"advance": "5h"}).status_code == 200
+    assert client.get("/capabilities", headers=token).status_code == 403
+    assert client.post("/__apitwin/clock", json=move_back).status_code == 200
+    assert client.get("/capabilities", headers=token).status_code == 403
+    assert client.get("/capabilities", headers=opengrid_login(client)).status_code == 200  # a new login works
+
+
+@pytest.mark.parametrize("move_back", [{"reset": True}, {"advance": "-5h"}, {"freeze": "2020-01-01T00:00:00Z"}])
+def test_moving_the_clock_back_does_not_revive_an_expired_opengrid_token(move_back):
+    _, client = make_client("opengrid")
+    _opengrid_token_expires_and_stays_expired(client, move_back)
+
+
+def test_moving_the_clock_back_does_not_revive_an_expired_qore_token():
+    _, client = make_client("qore")
+    client.post("/__apitwin/clock", json={"freeze": "2030-01-01T12:00:00Z"})
+    made = client.post("/api/api_tokens", json={"email": "bob@acme.test", "password": "password",
+                                                "device_name": "d", "expiration_date": "2030-01-02"})
+    headers = {"Authorization": f"Bearer {made.json()['plainTextToken']}"}
+    client.post("/__apitwin/clock", json={"advance": "1d"})
+    assert client.get("/api/me", headers=headers).status_code == 401
+    client.post("/__apitwin/clock", json={"freeze": "2030-01-01T12:00:00Z"})
+    assert client.get("/api/me", headers=headers).status_code == 401
+    assert client.get("/api/me", headers=QORE).status_code == 200  # tokens without expiry live on
+
+
+def test_moving_the_clock_back_does_not_revive_an_expired_datacortex_login():
+    _, client = make_client("datacortex")
+    session = client.post("/api/1/login", json={"email": "alice@acme.example"}).json()
+    mail = client.get("/__apitwin/state?secrets=true").json()["collections"]["outbox"][-1]
+    link = mail["verify_url"].split("testserver", 1)[1]
+    client.post("/__apitwin/clock", json={"advance": "25h"})
+    assert client.get(link).status_code == 404
+    client.post("/__apitwin/clock", json={"reset": True})
+    assert client.post(link, data={"manual_code": session["manual_code"]}).status_code == 404
+
+
+def test_moving_the_clock_back_does_not_revive_an_expired_qoncrete_jwt():
+    _, client = make_client("qoncrete")
+    jwt = client.post("/v2/user/login", json={"email": "demo@qoncrete.test", "password": "demo1234"}).json()
+    token = jwt if isinstance(jwt, str) else next(v for v in jwt.values() if isinstance(v, str) and v.count(".") == 2)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/v2/source", headers=headers).status_code == 200
+    client.post("/__apitwin/clock", json={"advance": "49h"})
+    assert client.get("/v2/source", headers=headers).status_code == 401
+    client.post("/__apitwin/clock", json={"reset": True})
+    assert client.get("/v2/source", headers=headers).status_code == 401
+
+
+# -- 10. OpenGrid tokens: a key of this start, and they die with their user ---------------
+def test_opengrid_signs_with_a_random_key_per_start_unless_set():
+    import jwt as pyjwt
+
+    first, second = make_client("opengrid")[1], make_client("opengrid")[1]
+    token = opengrid_login(first, "admin", "admin")
+    assert first.get("/capabilities", headers=token).status_code == 200
+    assert second.get("/capabilities", headers=token).status_code == 403
+    claims = pyjwt.decode(token["X-AUTH-TOKEN"], options={"verify_signature": False})
+    forged = pyjwt.encode(claims, "apitwin-opengrid-signing-key-change-me-0123456789abcdef0123456789abcdef",
+                          algorithm="HS512")
+    assert first.get("/capabilities", headers={"X-AUTH-TOKEN": forged}).status_code == 403
+    a, b = make_client("opengrid", jwt_secret="shared-key")[1], make_client("opengrid", jwt_secret="shared-key")[1]
+    assert b.get("/capabilities", headers=opengrid_login(a, "admin", "admin")).status_code == 200
+
+
+def test_a_deleted_opengrid_users_token_does_not_revive_with_a_new_user_of_the_same_id():
+    _, client = make_client("opengrid")
+    admin = opengrid_login(client, "admin", "admin")
+    made = client.post("/users", headers=admin, json={"o": {"userId": "eve", "password": "pw1", "groups": []}})
+    assert made.status_code == 200 and "_id" in made.json(), made.text
+    token = opengrid_login(client, "eve", "pw1")
+    assert client.get("/capabilities", headers=token).status_code == 200
+    oid = quote(json.dumps(made.json()["_id"]), safe="")
+    assert client.delete(f"/users/{oid}", headers=admin).status_code == 204
+    again = client.post("/users", headers=admin, json={"o": {"userId": "eve", "password": "pw2", "groups": []}})
+    assert again.status_code == 200 and "_id" in again.json()
+    assert client.get("/capabilities", headers=token).status_code == 403
+    assert client.get("/capabilities", headers=opengrid_login(client, "eve", "pw2")).status_code == 200
+
+
+# -- 7. memory: what needs no credentials is bounded ------------------------------------
+def test_data_cortex_keeps_a_bounded_number_of_sessions_and_emails(monkeypatch):
+    from apitwin.server.datacortex import backend as dc
+
+    monkeypatch.setattr(dc, "MAX_SESSIONS", 20)
+    monkeypatch.setattr(dc, "MAX_OUTBOX", 5)
+    twin, client = make_client("datacortex")
+    keys = [client.post("/api/1/login", json={"email": "bob@blueharbor.example"}).json()["session_key"]
+            for _ in range(30)]
+    assert len(twin.store["sessions"]) == 20 and len(twin.store["outbox"]) == 5
+    assert twin.store["sessions"].get(keys[-1]) and twin.store["sessions"].get(keys[0]) is None
+    # The seeded sessions are never the ones forgotten.
+    assert client.get("/api/1/user", params={"session_key": "dcsession-alice-0000000000000000000000001"}).status_code == 200
+    client.post("/__apitwin/reset")
+    assert len(twin.store["sessions"]) == 3 and len(twin.store["outbox"]) == 0
