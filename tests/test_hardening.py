@@ -262,3 +262,47 @@ def test_data_cortex_keeps_a_bounded_number_of_sessions_and_emails(monkeypatch):
     assert client.get("/api/1/user", params={"session_key": "dcsession-alice-0000000000000000000000001"}).status_code == 200
     client.post("/__apitwin/reset")
     assert len(twin.store["sessions"]) == 3 and len(twin.store["outbox"]) == 0
+
+
+# -- 4 and 7. Qoncrete: a user agent cannot stall ingest, and its caches are bounded ------
+QONCRETE_WRITE = "5d0f3a6b-2c41-4e8a-9b7d-6e1f0a2b3c4d"
+QONCRETE_MASTER = "97b8a203-f4ca-4832-8469-d2188e4c4871"
+QONCRETE_SOURCE = "8b5229f1-ee8f-4b23-9b4c-6149288cfb51"
+QONCRETE_BROWSERS = "395b9554-a9b0-47a9-88a4-8b74e3c5e533"  # ua_parse, by browser family
+
+
+def _browsers(client) -> dict:
+    rows = client.post(f"/v2/source/{QONCRETE_SOURCE}/report/{QONCRETE_BROWSERS}/scankeys?token={QONCRETE_MASTER}",
+                       json={"klen": 1, "count": 100}).json()["data"]
+    return {row["key"]: row["values"][0] for row in rows}
+
+
+def test_a_100_kb_user_agent_is_ingested_quickly_and_still_parsed():
+    from apitwin.server.qoncrete import preprocess
+
+    twin, client = make_client("qoncrete")
+    fixtures_only = preprocess._ua_parse.cache_info().currsize
+    before = _browsers(client)
+    iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Version/17.0 Mobile/15E148 Safari/604.1"
+    start = time.process_time()  # the server's work (in-process), whatever the machine's load
+    sent = [client.post(f"/{QONCRETE_SOURCE}?token={QONCRETE_WRITE}", json={"ua": ua})
+            for ua in ("iPhone" * 16_666, iphone + " " + "x" * 1_000_000)]
+    assert time.process_time() - start < 1.0
+    assert [r.status_code for r in sent] == [204, 204], [r.text for r in sent]
+    after = _browsers(client)
+    assert sum(after.values()) == sum(before.values()) + 2
+    # The real agent's start is read as usual; the cache keeps nothing longer than that.
+    assert preprocess.ua_parse(iphone + "x" * 1000)["userAgent"]["family"] == "Mobile Safari"
+    cached = preprocess._ua_parse.cache_info()
+    assert cached.currsize > fixtures_only and cached.maxsize == preprocess.CACHE_SIZE
+    assert client.post("/__apitwin/reset").status_code == 200  # emptied, then refilled by the fixtures only
+    assert preprocess._ua_parse.cache_info().currsize == fixtures_only
+
+
+def test_ip2geo_does_not_cache_what_cannot_be_an_address():
+    from apitwin.server.qoncrete import preprocess
+
+    preprocess.clear_caches()
+    assert preprocess.ip2geo("x" * 1_000_000)["country"] == ""
+    assert preprocess.ip2geo("8.8.8.8")["country"] == "US"
+    assert preprocess._ip2geo.cache_info().currsize == 1

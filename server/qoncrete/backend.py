@@ -23,7 +23,7 @@ from apitwin.server.core.errors import Conflict, DomainError, Forbidden, NotFoun
 from apitwin.server.core.passwords import check_password, hash_password
 from apitwin.server.core.store import DuplicateKey
 
-from . import queries
+from . import preprocess, queries
 from .definition import compile_report, fail
 from .engine import ReportRows, SourceData
 from .periods import TimeError, iso, parse_time, parse_ttl
@@ -749,6 +749,7 @@ class QoncreteBackend:
     # -- fixtures and figures ----------------------------------------------------------
     def load_fixtures(self) -> None:
         self.data = {}
+        preprocess.clear_caches()
         folder = FIXTURES_DIR / "qoncrete"
         accounts = json.loads((folder / "accounts.json").read_text())
         for user in accounts["users"]:
