@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
-from datetime import datetime, timezone
+from datetime import datetime
 
 from apitwin.server.core.errors import Invalid, NotFound
 from apitwin.server.core.passwords import check_password, hash_password
