@@ -1,9 +1,27 @@
-"""apitwin: stand-in servers and a conformance kit for five real HTTP APIs."""
-from pathlib import Path
+"""apitwin: stand-in servers and a conformance kit for real HTTP APIs.
 
-__version__ = "0.1.0"
+The repository's top-level folders are installed under this package (see setup.py):
+`server/` as `apitwin.server`, `conformance/` as `apitwin.conformance`, and the data
+folders `openapi/` and `fixtures/` as `apitwin.openapi` and `apitwin.fixtures`, read
+with importlib.resources so the same code works from a checkout and from a wheel.
+"""
+from importlib import metadata, resources
+from importlib.resources.abc import Traversable
 
-# The checkout's folders; apitwin is installed editable, so these are the working tree.
-ROOT = Path(__file__).resolve().parent.parent
-OPENAPI_DIR = ROOT / "openapi"
-FIXTURES_DIR = ROOT / "fixtures"
+__version__ = metadata.version("apitwin")
+
+
+def openapi_document(api: str) -> Traversable:
+    """The contract of `api`: openapi/<api>.yaml."""
+    return resources.files("apitwin.openapi") / f"{api}.yaml"
+
+
+def openapi_documents() -> list[Traversable]:
+    """Every contract shipped, by file name."""
+    return sorted((f for f in resources.files("apitwin.openapi").iterdir() if f.name.endswith(".yaml")),
+                  key=lambda f: f.name)
+
+
+def fixtures(api: str) -> Traversable:
+    """The seed data folder of `api`: fixtures/<api>/."""
+    return resources.files("apitwin.fixtures") / api

@@ -19,11 +19,13 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote
 
+# The generator script is a maintainer's tool of the checkout; it does not ship.
+ROOT = Path(__file__).resolve().parent.parent
+
 warnings.filterwarnings("ignore")
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from apitwin import FIXTURES_DIR  # noqa: E402
 from apitwin.server.core.app import create  # noqa: E402
 from apitwin.server.opengrid.datasets import DatasetRows, row_from_fixture  # noqa: E402
 
@@ -38,7 +40,7 @@ RUNS = 5
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("opengrid_generate", Path(FIXTURES_DIR) / "opengrid" / "generate.py")
+    spec = importlib.util.spec_from_file_location("opengrid_generate", ROOT / "fixtures" / "opengrid" / "generate.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -7,18 +7,18 @@ from functools import lru_cache
 
 import yaml
 
-from apitwin import OPENAPI_DIR
+from apitwin import openapi_document
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def spec_path(api: str):
-    return OPENAPI_DIR / f"{api}.yaml"
+    return openapi_document(api)
 
 
 def load_spec(api: str) -> dict:
-    with open(spec_path(api), encoding="utf-8") as f:
+    with spec_path(api).open(encoding="utf-8") as f:
         return yaml.safe_load(f)
 
 

@@ -5,10 +5,11 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from apitwin import OPENAPI_DIR
+from apitwin import openapi_document
 
 from .clock import Clock
 from .documents import load_document
+from .settings import Setting, defaults
 from .store import Store
 
 # Every API of the project, in the order `apitwin serve` lists them.
@@ -29,8 +30,9 @@ class ApiDefinition:
     validate_requests: bool = True
     # Answer `/path` with a 308 to `/path/` when only the slashed route exists.
     redirect_slashes: bool = False
-    # Settings a user may change (`--no-auth`, config file) with their defaults.
-    settings: dict = field(default_factory=dict)
+    # Settings a user may change (`--set`, `--no-auth`, config file): `Setting`s with their
+    # type, default and help (the common ones, e.g. `cors`, are added by the core).
+    settings: tuple[Setting, ...] = ()
     # Transforms the loaded spec for the given settings (e.g. drop security when auth is off).
     adapt_spec: Callable[[dict, dict], dict] | None = None
     # Headers every answer carries unless it sets them itself, errors included (e.g. CORS).
@@ -42,7 +44,7 @@ class ApiDefinition:
 
     @property
     def spec_path(self):
-        return OPENAPI_DIR / f"{self.name}.yaml"
+        return openapi_document(self.name)
 
     def load_spec(self) -> dict:
         return load_document(self.spec_path)
@@ -54,7 +56,7 @@ class Twin:
     def __init__(self, definition: ApiDefinition, settings: dict | None = None, clock: Clock | None = None):
         self.definition = definition
         self.name = definition.name
-        self.settings = {**definition.settings, **(settings or {})}
+        self.settings = {**defaults(definition.settings), **(settings or {})}
         self.clock = clock or Clock()
         self.store = Store(definition.name)
         self.backend = definition.backend(self)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from importlib import resources
 
 import connexion
 from connexion.datastructures import MediaTypeDict
@@ -21,7 +21,7 @@ from .middleware import TwinMiddleware
 from .routes import RouteTable
 
 ADMIN_PREFIX = "/__apitwin"
-ADMIN_SPEC = Path(__file__).with_name("admin.yaml")
+ADMIN_SPEC = resources.files(__package__) / "admin.yaml"
 
 # Connexion logs every 4xx problem as a warning; the request log already says it.
 logging.getLogger("connexion").setLevel(logging.ERROR)

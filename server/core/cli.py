@@ -1,84 +1,138 @@
-"""The `apitwin` command: `serve` the APIs, `conform` a deployment to its contract."""
+"""The `apitwin` command: `serve` the APIs, list their `settings`, `conform` a deployment to its contract.
+
+One `add_<command>` function per subcommand registers its options and the function that
+runs it. Mistakes are one line on stderr and exit 2 (`UsageError`, argparse's errors).
+"""
 from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 import warnings
 
 # Connexion imports Starlette's test client, which warns about httpx on every start.
 warnings.filterwarnings("ignore", message=".*httpx.*")
 
-from .api import available, definition
+from apitwin import __version__  # noqa: E402
+
+from . import settings as settings_module  # noqa: E402
+from .api import available, definition  # noqa: E402
+from .config import UsageError, port_number, ports_for, read_config, set_items, settings_for  # noqa: E402
 
 
-def _value(text: str):
-    lowered = text.strip().lower()
-    if lowered in ("true", "yes", "on"):
-        return True
-    if lowered in ("false", "no", "off"):
-        return False
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its mistakes in one line (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
     try:
-        return int(text)
-    except ValueError:
-        return text
+        return port_number(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _settings(args, names: list[str]) -> dict[str, dict]:
-    """Per-API settings from the config file, then `--set`, then `--no-auth`."""
-    settings: dict[str, dict] = {name: {} for name in names}
-    if args.config:
-        with open(args.config, "rb") as f:
-            config = tomllib.load(f)
-        for name in names:
-            settings[name].update({k: v for k, v in config.get(name, {}).items() if k != "port"})
-    for item in args.set or []:
-        key, _, value = item.partition("=")
-        api, _, option = key.partition(".")
-        if api not in settings or not option or not _:
-            raise SystemExit(f"apitwin: --set takes API.OPTION=VALUE for a served API, got {item!r}")
-        settings[api][option] = _value(value)
-    if args.no_auth and "monarc" in settings:
-        settings["monarc"]["api_key_authentication"] = False
+def _known_apis(names: list[str]) -> list[str]:
+    known = available()
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise UsageError(f"unknown API {', '.join(unknown)} (available: {', '.join(known)})")
+    return names or known
+
+
+def _settings_tables(names: list[str]) -> str:
+    return "\n".join(settings_module.table(name, definition(name).settings) for name in names)
+
+
+# -- apitwin serve ---------------------------------------------------------------------
+def add_serve(sub) -> None:
+    serve = sub.add_parser(
+        "serve", help="serve APIs at their real paths, with fixtures loaded",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="settings (--set API.SETTING=VALUE or a config table; names in any case):\n"
+               + _settings_tables(available()))
+    serve.add_argument("apis", nargs="*", metavar="API", help=f"APIs to serve (default: all of {', '.join(available())})")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_port, help="port, when serving one API")
+    serve.add_argument("--quiet", action="store_true", help="no request log lines")
+    serve.add_argument("--no-auth", action="store_true", help="MONARC: API_KEY_AUTHENTICATION = False")
+    serve.add_argument("--cors", action="store_true",
+                       help="let browser apps of any origin call the APIs (answers preflights, allows cookies)")
+    serve.add_argument("--set", action="append", default=[], metavar="API.SETTING=VALUE",
+                       help="an API setting, e.g. monarc.api_key_authentication=false (see below)")
+    serve.add_argument("--config", help="TOML file: a table per API with its settings and `port`")
+    serve.add_argument("--admin-token", metavar="TOKEN",
+                       help="the admin API (/__apitwin/) then needs Authorization: Bearer TOKEN; "
+                            "off loopback one is generated and printed when not given")
+    serve.set_defaults(run=cmd_serve)
+
+
+def _switches(args, names: list[str]) -> dict[str, dict]:
+    """The settings the command line's switches stand for, per API."""
+    switches: dict[str, dict] = {name: {} for name in names}
+    if args.no_auth and "monarc" in switches:
+        switches["monarc"]["api_key_authentication"] = False
     if args.cors:
         for name in names:
-            settings[name]["cors"] = True
-    return settings
-
-
-def _ports(args, names: list[str]) -> dict[str, int]:
-    ports = {name: definition(name).default_port for name in names}
-    if args.config:
-        with open(args.config, "rb") as f:
-            config = tomllib.load(f)
-        ports.update({n: config[n]["port"] for n in names if "port" in config.get(n, {})})
-    if args.port is not None:
-        ports[names[0]] = args.port
-    return ports
+            switches[name]["cors"] = True
+    return switches
 
 
 def cmd_serve(args) -> int:
     from .admin_access import token_for
     from .app import create
-    from .serve import serve_all
+    from .serve import PortError, listen, serve_all
 
-    known = available()
-    names = args.apis or known
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        print(f"apitwin: unknown API {', '.join(unknown)} (available: {', '.join(known)})", file=sys.stderr)
-        return 2
+    names = _known_apis(args.apis)
     if args.port is not None and len(names) != 1:
-        print("apitwin: --port needs exactly one API (e.g. apitwin serve monarc --port 8080)", file=sys.stderr)
-        return 2
-    settings, ports = _settings(args, names), _ports(args, names)
+        raise UsageError("--port needs exactly one API (e.g. apitwin serve monarc --port 8080)")
+    config = read_config(args.config, available()) if args.config else {}
+    settings = settings_for(names, [(f"config {args.config}", config), ("--set", set_items(args.set, names)),
+                                    ("switches", _switches(args, names))])
+    ports = ports_for(names, config, args.port)
+    sockets = {}
+    try:
+        for name in names:
+            sockets[name] = listen(name, args.host, ports[name])
+    except PortError as exc:
+        for sock in sockets.values():
+            sock.close()
+        raise UsageError(str(exc)) from None
     admin_token = token_for(args.host, args.admin_token)
     apps, rows = [], []
     for name in names:
         twin, app = create(name, settings=settings[name], quiet=args.quiet, admin_token=admin_token)
-        apps.append((name, app, ports[name]))
+        apps.append((name, app, sockets[name]))
         rows.append((name, f"http://{args.host}:{ports[name]}", twin.accounts()))
     return serve_all(apps, args.host, rows, admin_token)
+
+
+# -- apitwin settings ------------------------------------------------------------------
+def add_settings(sub) -> None:
+    listing = sub.add_parser("settings", help="list the settings of the APIs (type, default, help)")
+    listing.add_argument("apis", nargs="*", metavar="API", help="APIs to list (default: all)")
+    listing.set_defaults(run=cmd_settings)
+
+
+def cmd_settings(args) -> int:
+    print(_settings_tables(_known_apis(args.apis)))
+    return 0
+
+
+# -- apitwin conform (its own parser: conformance/cli.py) ------------------------------
+def add_conform(sub) -> None:
+    sub.add_parser("conform", help="check a deployment against its contract (see `apitwin conform --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="apitwin", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"apitwin {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    add_serve(sub)
+    add_settings(sub)
+    add_conform(sub)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,26 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         from apitwin.conformance.cli import main as conform
 
         return conform(argv[1:])
-
-    parser = argparse.ArgumentParser(prog="apitwin", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve APIs at their real paths, with fixtures loaded")
-    serve.add_argument("apis", nargs="*", metavar="API", help=f"APIs to serve (default: all of {', '.join(available())})")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, help="port, when serving one API")
-    serve.add_argument("--quiet", action="store_true", help="no request log lines")
-    serve.add_argument("--no-auth", action="store_true", help="MONARC: API_KEY_AUTHENTICATION = False")
-    serve.add_argument("--cors", action="store_true",
-                       help="let browser apps of any origin call the APIs (answers preflights, allows cookies)")
-    serve.add_argument("--set", action="append", metavar="API.OPTION=VALUE",
-                       help="an API setting, e.g. monarc.api_key_authentication=false")
-    serve.add_argument("--config", help="TOML file: a table per API with its settings and `port`")
-    serve.add_argument("--admin-token", metavar="TOKEN",
-                       help="the admin API (/__apitwin/) then needs Authorization: Bearer TOKEN; "
-                            "off loopback one is generated and printed when not given")
-    sub.add_parser("conform", help="check a deployment against its contract (see `apitwin conform --help`)")
-    args = parser.parse_args(argv)
-    return cmd_serve(args)
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as exc:
+        print(f"apitwin: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

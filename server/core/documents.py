@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import yaml
@@ -15,12 +16,14 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @functools.lru_cache(maxsize=None)
-def _parsed(path: Path, mtime: float) -> dict:
-    with open(path, encoding="utf-8") as f:
+def _parsed(resource: Traversable, mtime: float | None) -> dict:
+    with resource.open(encoding="utf-8") as f:
         return yaml.load(f, Loader=_Loader)
 
 
-def load_document(path) -> dict:
-    """The document as a fresh dict (callers may change their copy)."""
-    path = Path(path)
-    return copy.deepcopy(_parsed(path, path.stat().st_mtime))
+def load_document(resource: Traversable) -> dict:
+    """The document (a package resource or a path) as a fresh dict (callers may change
+    their copy). A file on disk is read again when it changes (an edited contract)."""
+    resource = Path(resource) if isinstance(resource, str) else resource
+    mtime = resource.stat().st_mtime if isinstance(resource, Path) else None
+    return copy.deepcopy(_parsed(resource, mtime))

@@ -3,13 +3,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
-import sys
+import socket
 
 import uvicorn
 
 from .app import ADMIN_PREFIX
 from .http_protocol import TwinHttpProtocol
+
+
+class PortError(Exception):
+    """A port that cannot be listened on; the message is one line naming the API."""
+
+
+def listen(name: str, host: str, port: int) -> socket.socket:
+    """A bound socket for API `name`, as uvicorn would bind it. Binding before anything
+    is printed lets a taken port fail in one line rather than after the start-up table."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise PortError(f"cannot serve {name} on host {host!r}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortError(f"port {port} of {name} is already in use on {host} "
+                            f"(another program, or another API given the same port)") from None
+        raise PortError(f"cannot listen on {host}:{port} for {name}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 class _Server(uvicorn.Server):
@@ -43,29 +70,26 @@ def config(app, host: str, port: int, **options) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, http=TwinHttpProtocol, **settings)
 
 
-async def _serve_all(servers: list[_Server]) -> None:
+async def _serve_all(servers: list[tuple[_Server, socket.socket]]) -> None:
     loop = asyncio.get_running_loop()
 
     def stop(*_):
-        for server in servers:
+        for server, _ in servers:
             if server.should_exit:
                 server.force_exit = True
             server.should_exit = True
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
-    await asyncio.gather(*(server.serve() for server in servers))
+    await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in servers))
 
 
 def serve_all(apps: list[tuple], host: str, rows: list[tuple], admin_token: str | None = None) -> int:
-    """apps: (name, asgi_app, port). Blocks until Ctrl-C; returns an exit code."""
-    servers = [_Server(config(app, host, port)) for _, app, port in apps]
+    """apps: (name, asgi_app, socket from `listen`). Blocks until Ctrl-C; returns 0."""
+    servers = [(_Server(config(app, host, sock.getsockname()[1])), sock) for _, app, sock in apps]
     print(startup_table(rows, admin_token), flush=True)
     try:
         asyncio.run(_serve_all(servers))
     except KeyboardInterrupt:
         pass
-    if any(not server.started for server in servers):
-        print("apitwin: a server could not start (is its port already in use?)", file=sys.stderr)
-        return 1
     return 0

@@ -2,6 +2,7 @@
 import os
 
 from apitwin.server.core.api import ApiDefinition
+from apitwin.server.core.settings import Setting
 
 from . import errors
 from .backend import DataCortexBackend
@@ -20,11 +21,11 @@ DEFINITION = ApiDefinition(
     handlers="apitwin.server.datacortex.handlers",
     # The backend validates every input itself, with the API's own `{"error": ...}` answers.
     validate_requests=False,
-    settings={
-        # Sessions are active right after login, without the verification page
-        # (unattended use: CI, demos). Also set by DATACORTEX_AUTO_VERIFY=1.
-        "auto_verify": _env_flag("DATACORTEX_AUTO_VERIFY"),
-        # How long a login may wait for its verification before the key is dead.
-        "verify_hours": 24,
-    },
+    settings=(
+        # For unattended use: CI, demos.
+        Setting("auto_verify", bool, _env_flag("DATACORTEX_AUTO_VERIFY"),
+                "sessions are active right after login, without the verification page "
+                "(also DATACORTEX_AUTO_VERIFY=1)"),
+        Setting("verify_hours", float, 24.0, "how long a login may wait for its verification before its key is dead"),
+    ),
 )

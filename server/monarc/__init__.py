@@ -1,5 +1,6 @@
 """MONARC Stats API v2 (seed 001)."""
 from apitwin.server.core.api import ApiDefinition
+from apitwin.server.core.settings import Setting
 
 from . import errors
 from .backend import MonarcBackend
@@ -21,6 +22,9 @@ DEFINITION = ApiDefinition(
     handlers="apitwin.server.monarc.handlers",
     validate_requests=False,
     redirect_slashes=True,
-    settings={"api_key_authentication": True},
+    settings=(
+        Setting("api_key_authentication", bool, True,
+                "ask every call for an organization's X-API-KEY (the service's API_KEY_AUTHENTICATION)"),
+    ),
     adapt_spec=_adapt_spec,
 )

@@ -1,5 +1,6 @@
 """OpenGrid REST Service 1.4.0 (seed 004): users, groups, saved queries, datasets."""
 from apitwin.server.core.api import ApiDefinition
+from apitwin.server.core.settings import Setting
 
 from . import errors
 from .backend import OpenGridBackend
@@ -15,7 +16,12 @@ DEFINITION = ApiDefinition(
     handlers="apitwin.server.opengrid.handlers",
     # The handlers validate, answering the service's own errors (HTTP 200 + code 0300).
     validate_requests=False,
-    settings={"jwt_secret": None, "regex_budget_seconds": REGEX_BUDGET_SECONDS},
+    settings=(
+        Setting("jwt_secret", str, None,
+                "the key that signs and checks the X-AUTH-TOKEN JWTs (default: a random key per start)"),
+        Setting("regex_budget_seconds", float, REGEX_BUDGET_SECONDS,
+                "how long one $regex filter may run before it is refused"),
+    ),
     # The browser client needs them on every answer, errors and preflights included.
     response_headers=CORS_HEADERS,
     # The token is checked before routing, as the real service's security filter does.

@@ -1,5 +1,6 @@
 """Qoncrete API v2 (seed 000): real-time analytics with a real aggregation engine."""
 from apitwin.server.core.api import ApiDefinition
+from apitwin.server.core.settings import Setting
 
 from . import errors
 from .backend import QoncreteBackend
@@ -12,6 +13,9 @@ DEFINITION = ApiDefinition(
     errors=errors,
     handlers="apitwin.server.qoncrete.handlers",
     validate_requests=False,
-    # None: a random key per start (`--set qoncrete.jwt_secret=...` to keep tokens valid across starts).
-    settings={"jwt_secret": None},
+    settings=(
+        # A random key per start unless set (to keep tokens valid across starts).
+        Setting("jwt_secret", str, None,
+                "the key that signs and checks the JWTs of /v2/user/login (default: a random key per start)"),
+    ),
 )
