@@ -7,14 +7,14 @@ from functools import lru_cache
 
 import yaml
 
-from apitwin import openapi_document
+from apitwin import OPENAPI_DIR
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def spec_path(api: str):
-    return openapi_document(api)
+    return OPENAPI_DIR / f"{api}.yaml"
 
 
 def load_spec(api: str) -> dict:

@@ -1,2 +1,2 @@
 """The contracts: one hand-written OpenAPI 3 document per API, shipped as package data
-(`apitwin.openapi_document(api)`)."""
+(`apitwin.OPENAPI_DIR`)."""

@@ -8,13 +8,13 @@ import pytest
 from bson import ObjectId
 from mongomock.filtering import filter_applies
 
-from apitwin import fixtures
+from apitwin import FIXTURES_DIR
 from apitwin.server.opengrid.datasets import row_from_fixture
 from apitwin.server.opengrid.fastfilter import compile_filter
 from apitwin.server.opengrid.mongoq import prepare_filter
 
 ROWS = [row_from_fixture(row, {"date"})
-        for row in json.loads((fixtures("opengrid") / "weather.json").read_text())[:600]]
+        for row in json.loads((FIXTURES_DIR / "opengrid" / "weather.json").read_text())[:600]]
 ROWS += [
     {"_id": ObjectId("65a000000000000000000001"), "zipcode": None, "temp": "warm", "condition": ["Rain", "Fog"]},
     {"_id": ObjectId("65a000000000000000000002"), "temp": True, "date": "not a date"},

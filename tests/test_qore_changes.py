@@ -212,11 +212,11 @@ def test_bodies_that_are_not_json_objects_read_as_empty_input(qore):
 
 
 def test_a_resource_added_to_the_fixtures_is_served_without_code(tmp_path, monkeypatch):
-    from apitwin import fixtures
+    from apitwin import FIXTURES_DIR
     from apitwin.server.qore import backend
 
     folder = tmp_path / "qore"
-    shutil.copytree(fixtures("qore"), folder)
+    shutil.copytree(FIXTURES_DIR / "qore", folder)
     resources = json.loads((folder / "resources.json").read_text())
     resources["contacts"] = {
         "model": "App\\Models\\Contact", "label": "Contacten", "singular_label": "Contact",

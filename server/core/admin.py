@@ -1,6 +1,7 @@
 """Handlers of the admin API (admin.yaml), on every API's port under /__apitwin/."""
 from __future__ import annotations
 
+from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
 from .clock import parse_duration, parse_iso
@@ -14,6 +15,15 @@ async def admin_spec():
     from .app import load_admin_spec
 
     return load_admin_spec()
+
+
+async def api_spec():
+    from .app import served_spec
+
+    current = twin()
+    spec = served_spec(current.definition, current.settings)
+    spec["servers"] = [{"url": str(request.base_url).rstrip("/"), "description": "this apitwin server"}]
+    return spec
 
 
 async def reset():

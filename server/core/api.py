@@ -5,7 +5,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from apitwin import openapi_document
+from apitwin import OPENAPI_DIR
 
 from .clock import Clock
 from .documents import load_document
@@ -41,10 +41,13 @@ class ApiDefinition:
     # filters do (e.g. auth checked before a 404): guard(backend, method, path, headers)
     # raises a DomainError to refuse the request.
     guard: Callable[[Any, str, str, dict], None] | None = None
+    # The seeded credentials a client needs, named as `apitwin conform <api>` takes them
+    # (e.g. {"api_key": ...}), for the pytest plugin: credentials() -> dict.
+    credentials: Callable[[], dict] | None = None
 
     @property
     def spec_path(self):
-        return openapi_document(self.name)
+        return OPENAPI_DIR / f"{self.name}.yaml"
 
     def load_spec(self) -> dict:
         return load_document(self.spec_path)

@@ -96,8 +96,10 @@ def build_app(twin: Twin, *, validate_responses: bool = False, quiet: bool = Tru
         resolver=RelativeResolver(definition.handlers),
         validate_responses=validate_responses,
         validator_map=None if definition.validate_requests else _BACKEND_VALIDATES,
+        # The UI reads the document at spec_path, served by the admin API (`api_spec`)
+        # with this server's URL in `servers` (Connexion's has a blank one).
         swagger_ui_options=SwaggerUIOptions(
-            swagger_ui_path=f"{ADMIN_PREFIX}/ui", spec_path=f"{ADMIN_PREFIX}/openapi.json"
+            serve_spec=False, swagger_ui_path=f"{ADMIN_PREFIX}/ui", spec_path=f"{ADMIN_PREFIX}/openapi.json"
         ),
     )
     errors.install(app, definition.errors, routes)

@@ -1,11 +1,21 @@
 """The request journal (`GET /__apitwin/requests`) and the one-line request log."""
 from __future__ import annotations
 
+import re
 import sys
 from collections import deque
 from datetime import datetime
 
 from .redact import query as masked
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: a path may hold
+# any of them (percent-decoded), and printed raw they would split or forge log lines.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` with its control characters escaped (\\n, \\x1b, \\u2028), for a log line."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class Journal:
@@ -29,7 +39,8 @@ class Journal:
                 "ms": round(ms, 2),
             })
         if not self.quiet:
-            print(f"[{self.api}] {method} {path}{'?' + query if query else ''} {status} {ms:.1f}ms",
+            target = one_line(path + ("?" + query if query else ""))
+            print(f"[{self.api}] {one_line(method)} {target} {status} {ms:.1f}ms",
                   file=sys.stderr, flush=True)
 
     def entries(self, limit: int | None = None) -> list[dict]:

@@ -29,6 +29,7 @@ def listen(name: str, host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(address)
+        sock.listen(2048)  # uvicorn's backlog; listening now also takes the port from a second bind
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:

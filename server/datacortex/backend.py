@@ -12,7 +12,7 @@ import secrets
 import sys
 from datetime import datetime, timedelta
 
-from apitwin import fixtures
+from apitwin import FIXTURES_DIR
 from apitwin.server.core.errors import BadRequest, Forbidden, NotFound
 
 from .errors import NOT_LOGGED_IN
@@ -303,7 +303,7 @@ class DataCortexBackend:
 
     # -- fixtures and figures ----------------------------------------------------------
     def load_fixtures(self) -> None:
-        data = json.loads((fixtures("datacortex") / "accounts.json").read_text())
+        data = json.loads((FIXTURES_DIR / "datacortex" / "accounts.json").read_text())
         for org in data["organizations"]:
             self.create_organization(org["org_id"], org["name"], org["short_name"])
         for user in data["users"]:

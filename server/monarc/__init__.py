@@ -1,4 +1,7 @@
 """MONARC Stats API v2 (seed 001)."""
+import json
+
+from apitwin import FIXTURES_DIR
 from apitwin.server.core.api import ApiDefinition
 from apitwin.server.core.settings import Setting
 
@@ -11,6 +14,11 @@ def _adapt_spec(spec: dict, settings: dict) -> dict:
     if not settings.get("api_key_authentication", True):
         spec.pop("security", None)
     return spec
+
+
+def _credentials() -> dict:
+    first, other = json.loads((FIXTURES_DIR / "monarc" / "organizations.json").read_text(encoding="utf-8"))[:2]
+    return {"api_key": first["token"], "other_api_key": other["token"]}
 
 
 DEFINITION = ApiDefinition(
@@ -27,4 +35,5 @@ DEFINITION = ApiDefinition(
                 "ask every call for an organization's X-API-KEY (the service's API_KEY_AUTHENTICATION)"),
     ),
     adapt_spec=_adapt_spec,
+    credentials=_credentials,
 )

@@ -9,7 +9,7 @@ from datetime import datetime
 from bson import ObjectId
 from bson.errors import InvalidDocument, InvalidId
 
-from apitwin import fixtures
+from apitwin import FIXTURES_DIR
 from apitwin.server.core.errors import BadRequest, Invalid, NotFound
 from apitwin.server.core.store import DuplicateKey
 
@@ -177,7 +177,7 @@ class MonarcBackend:
 
     # -- fixtures and figures ----------------------------------------------------------
     def load_fixtures(self) -> None:
-        folder = fixtures("monarc")
+        folder = FIXTURES_DIR / "monarc"
         for org in json.loads((folder / "organizations.json").read_text()):
             self.create_organization(org)
         for stat in json.loads((folder / "stats.json").read_text()):

@@ -1,4 +1,7 @@
 """OpenGrid REST Service 1.4.0 (seed 004): users, groups, saved queries, datasets."""
+import json
+
+from apitwin import FIXTURES_DIR
 from apitwin.server.core.api import ApiDefinition
 from apitwin.server.core.settings import Setting
 
@@ -6,6 +9,12 @@ from . import errors
 from .backend import OpenGridBackend
 from .handlers import CORS_HEADERS, guard
 from .mongoq import REGEX_BUDGET_SECONDS
+
+
+def _credentials() -> dict:
+    first = json.loads((FIXTURES_DIR / "opengrid" / "users.json").read_text(encoding="utf-8"))[0]
+    return {"username": first["userId"], "password": first["password"]}
+
 
 DEFINITION = ApiDefinition(
     name="opengrid",
@@ -26,4 +35,5 @@ DEFINITION = ApiDefinition(
     response_headers=CORS_HEADERS,
     # The token is checked before routing, as the real service's security filter does.
     guard=guard,
+    credentials=_credentials,
 )

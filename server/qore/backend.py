@@ -11,7 +11,7 @@ import hashlib
 import json
 from datetime import datetime
 
-from apitwin import fixtures
+from apitwin import FIXTURES_DIR
 from apitwin.server.core.errors import Conflict, Forbidden, Invalid, NotFound
 from apitwin.server.core.store import DuplicateKey
 
@@ -20,7 +20,7 @@ from .accounts import USERS, Accounts
 from .definitions import Field, Resource
 from .rules import Upload, check, is_empty, message, parse_datetime, summary, to_id
 
-FOLDER = fixtures("qore")
+FOLDER = FIXTURES_DIR / "qore"
 NOT_FOUND = "Not Found"
 
 
