@@ -1,8 +1,8 @@
 """The package as a user installs it: a wheel built from the checkout, installed with its
 pinned dependencies into a new virtual environment, run from another directory.
 
-Slow (marked `slow`): building the wheel and installing it with every dependency takes
-about a minute, less when pip's cache already holds the dependencies' wheels.
+Slow (marked `slow`): building the wheel and installing it with every dependency takes a
+minute or two (more on a busy machine; pip's cache keeps it from downloading anything).
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -36,17 +37,33 @@ def _run(*argv, cwd=None, timeout=600) -> str:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
+def wheel(tmp_path_factory) -> Path:
+    """The wheel, built from a copy of the checkout (so the build leaves nothing in it)."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    shutil.copytree(ROOT, tmp / "source", ignore=NOT_SOURCE)
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", tmp / "dist", tmp / "source")
+    built, = (tmp / "dist").glob("apitwin-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Path:
     """The bin/ folder of a new virtual environment holding only the wheel and its pins."""
     tmp = tmp_path_factory.mktemp("package")
-    source = tmp / "source"  # a copy, so the build leaves nothing in the checkout
-    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", tmp / "dist", source)
-    wheel, = (tmp / "dist").glob("apitwin-*.whl")
     _run(sys.executable, "-m", "venv", tmp / "venv")
     bin_dir = tmp / "venv" / "bin"
     _run(bin_dir / "python", "-m", "pip", "install", "--quiet", "-c", ROOT / "constraints.txt", f"{wheel}[test]")
     return bin_dir
+
+
+def test_the_wheel_holds_every_module_contract_and_fixture_of_the_checkout(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"apitwin/{path.relative_to(ROOT).as_posix()}"
+                for pattern in ("server/**/*.py", "server/**/*.yaml", "conformance/**/*.py", "openapi/*.yaml",
+                                "fixtures/*/*.json", "apitwin/*.py")
+                for path in ROOT.glob(pattern) if "__pycache__" not in path.parts}
+    expected = {name.replace("apitwin/apitwin/", "apitwin/") for name in expected}
+    assert expected - names == set()
 
 
 def _wait_for(url: str, proc: subprocess.Popen) -> None:

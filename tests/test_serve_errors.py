@@ -2,11 +2,14 @@
 and the settings every API declares (type, default, help), listed and case-insensitive."""
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from apitwin import __version__
@@ -90,6 +93,13 @@ def test_an_invalid_config(capsys, tmp_path, text, message):
     assert refused(capsys, "serve", "--config", str(config)).startswith("apitwin: " + message.format(path=config))
 
 
+def test_a_config_mistake_is_found_in_the_table_of_an_api_not_served(capsys, tmp_path):
+    config = tmp_path / "apitwin.toml"
+    config.write_text("[qore]\ncors = 3\n")
+    assert refused(capsys, "serve", "monarc", "--config", str(config)) == (
+        f"apitwin: config {config}: bad value for qore.cors: it takes true or false, got 3")
+
+
 def test_an_unknown_api(capsys):
     assert refused(capsys, "serve", "monarc", "nosuch").startswith(
         "apitwin: unknown API nosuch (available: qoncrete, monarc, qore, datacortex, opengrid")
@@ -150,3 +160,25 @@ def test_serve_help_lists_the_settings_and_version_is_the_package_version(capsys
     code, out, _ = run(capsys, "serve", "--help")
     assert code == 0 and "opengrid.regex_budget_seconds" in out and "monarc.api_key_authentication" in out
     assert run(capsys, "--version")[:2] == (0, f"apitwin {__version__}\n")
+
+
+def test_the_readme_setting_works_on_all_interfaces_as_the_image_serves():
+    port = free_port()
+    proc = subprocess.Popen([str(APITWIN), "serve", "monarc", "--host", "0.0.0.0", "--port", str(port),
+                             "--set", "monarc.API_KEY_AUTHENTICATION=False", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/v2/stats/?_limit=1")  # no X-API-KEY
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "apitwin serve did not start"
+                time.sleep(0.1)
+        assert answer.status_code == 200 and len(answer.json()["data"]) == 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert f"http://0.0.0.0:{port}/__apitwin/ui/" in out

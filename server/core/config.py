@@ -44,6 +44,10 @@ def read_config(path: str, known: list[str]) -> dict[str, dict]:
         port = table.get("port")
         if port is not None and (type(port) is not int or port not in PORTS):
             raise UsageError(f"config {path}: {name}.port must be a port number (1-65535), got {port!r}")
+        try:  # every table, served or not: a mistake waits in it for the next run
+            resolve(name, definition(name).settings, {k: v for k, v in table.items() if k != "port"})
+        except SettingError as exc:
+            raise UsageError(f"config {path}: {exc}") from None
     return config
 
 
