@@ -53,7 +53,8 @@ def add_serve(sub) -> None:
         epilog="settings (--set API.SETTING=VALUE or a config table; names in any case):\n"
                + _settings_tables(available()))
     serve.add_argument("apis", nargs="*", metavar="API", help=f"APIs to serve (default: all of {', '.join(available())})")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0: every interface)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; 0.0.0.0: every interface)")
     serve.add_argument("--port", type=_port, help="port, when serving one API")
     serve.add_argument("--quiet", action="store_true", help="no request log lines")
     serve.add_argument("--no-auth", action="store_true", help="MONARC: API_KEY_AUTHENTICATION = False")
