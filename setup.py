@@ -15,6 +15,7 @@ CODE = {"server": "apitwin.server", "conformance": "apitwin.conformance"}
 packages = ["apitwin", "apitwin.openapi", "apitwin.fixtures"]
 for folder, installed in CODE.items():
     packages += [installed + name[len(folder):] for name in find_packages(include=[folder, f"{folder}.*"])]
-packages += [f"apitwin.fixtures.{name}" for name in find_namespace_packages(where="fixtures", exclude=["*__pycache__*"])]
+packages += [f"apitwin.fixtures.{name}"
+             for name in find_namespace_packages(where="fixtures", exclude=["*__pycache__*"])]
 
 setup(packages=packages)
