@@ -84,9 +84,8 @@ def test_the_installed_command_serves_every_api_from_another_directory(installed
     assert _run(installed / "apitwin", "--version", cwd=elsewhere) == f"apitwin {__version__}\n"
     ports = {name: free_port() for name in available()}
     (elsewhere / "apitwin.toml").write_text("".join(f"[{name}]\nport = {port}\n" for name, port in ports.items()))
-    # What the container image runs (`apitwin serve --host 0.0.0.0`), ports from a config.
-    proc = subprocess.Popen([installed / "apitwin", "serve", "--host", "0.0.0.0", "--config", "apitwin.toml",
-                             "--quiet"], cwd=elsewhere, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([installed / "apitwin", "serve", "--config", "apitwin.toml", "--quiet"],
+                            cwd=elsewhere, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for name, port in ports.items():
             base = f"http://127.0.0.1:{port}"
@@ -102,7 +101,7 @@ def test_the_installed_command_serves_every_api_from_another_directory(installed
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert all(f"http://0.0.0.0:{port}/__apitwin/ui/" in out for port in ports.values())
+    assert all(f"http://127.0.0.1:{port}/__apitwin/ui/" in out for port in ports.values())
 
 
 def test_the_installed_pytest_plugin_runs_the_readme_example(installed, tmp_path):
