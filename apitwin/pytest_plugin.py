@@ -100,10 +100,12 @@ class StandIn:
 
         import uvicorn
 
+        from apitwin.server.core.serve import config
+
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
+        # Served as `apitwin serve` serves it (its HTTP layer, long request targets).
+        self._server = uvicorn.Server(config(self.app, "127.0.0.1", sock.getsockname()[1]))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name=f"apitwin-{self.api}", daemon=True)
         self._thread.start()

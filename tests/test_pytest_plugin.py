@@ -12,11 +12,13 @@ from apitwin.server.core.api import available, definition
 
 pytest_plugins = ["pytester"]
 
-# pytester's in-process runs forget the modules they imported, and numpy (under OpenGrid's
-# shapely) cannot be loaded twice in a process: import every API's modules here, once.
+# pytester's in-process runs forget the modules they imported; imported again later, they
+# are other modules (httpx, which imports httpcore late, then no longer maps its errors) or
+# cannot load twice (numpy, under OpenGrid's shapely). So what the runs use is imported here.
 for _name in available():
     importlib.import_module(definition(_name).handlers)
-importlib.import_module("apitwin.server.core.app")
+for _module in ("apitwin.server.core.app", "apitwin.server.core.serve", "httpx", "httpcore", "starlette.testclient"):
+    importlib.import_module(_module)
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

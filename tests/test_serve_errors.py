@@ -175,7 +175,7 @@ def test_the_readme_setting_works_on_all_interfaces_as_the_image_serves():
                 answer = httpx.get(f"http://127.0.0.1:{port}/api/v2/stats/?_limit=1")  # no X-API-KEY
                 break
             except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, "apitwin serve did not start"
+                assert proc.poll() is None and time.monotonic() < deadline, proc.communicate(timeout=30)
                 time.sleep(0.1)
         assert answer.status_code == 200 and len(answer.json()["data"]) == 1
     finally:
