@@ -24,7 +24,7 @@ class SettingError(ValueError):
 class Setting:
     name: str
     type: type  # bool, int, float or str
-    default: Any
+    default: Any  # None: the API decides at start (e.g. a random key); its help says how
     help: str
 
     def parse(self, value: Any) -> Any:
@@ -64,7 +64,8 @@ def declared(settings) -> tuple[Setting, ...]:
     """An API's own settings, then the common ones. A plain {name: default} dict (an API
     not yet declaring types and help) is read as settings of the defaults' types."""
     if isinstance(settings, dict):
-        settings = tuple(Setting(name, type(default), default, "") for name, default in settings.items())
+        settings = tuple(Setting(name, str if default is None else type(default), default, "")
+                         for name, default in settings.items())
     return (*settings, *COMMON)
 
 
@@ -92,6 +93,7 @@ def table(api: str, settings) -> str:
     """The settings of one API, a line each: name, type, default, help."""
     lines = []
     for s in declared(settings):
-        default = str(s.default).lower() if s.type is bool else repr(s.default) if s.type is str else s.default
+        default = "-" if s.default is None else str(s.default).lower() if s.type is bool \
+            else repr(s.default) if s.type is str else s.default
         lines.append(f"  {api + '.' + s.name:<32} {s.type.__name__:<5} default {default!s:<8} {s.help}")
     return "\n".join(lines)

@@ -27,7 +27,7 @@ DEFINITION = ApiDefinition(
     validate_requests=False,
     settings=(
         Setting("jwt_secret", str, None,
-                "the key that signs and checks the X-AUTH-TOKEN JWTs (default: a random key per start)"),
+                "the key that signs and checks the X-AUTH-TOKEN JWTs (unset: a random key per start)"),
         Setting("regex_budget_seconds", float, REGEX_BUDGET_SECONDS,
                 "how long one $regex filter may run before it is refused"),
     ),

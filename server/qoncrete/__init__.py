@@ -26,7 +26,7 @@ DEFINITION = ApiDefinition(
     settings=(
         # A random key per start unless set (to keep tokens valid across starts).
         Setting("jwt_secret", str, None,
-                "the key that signs and checks the JWTs of /v2/user/login (default: a random key per start)"),
+                "the key that signs and checks the JWTs of /v2/user/login (unset: a random key per start)"),
     ),
     credentials=_credentials,
 )
