@@ -15,6 +15,7 @@ import pytest
 from apitwin import __version__
 from apitwin.server.core.api import available
 from apitwin.server.core.cli import main
+from apitwin.server.core.health import main as health
 from conformance_helpers import free_port
 
 APITWIN = Path(sys.executable).with_name("apitwin")
@@ -166,7 +167,7 @@ def test_serve_help_lists_the_settings_and_version_is_the_package_version(capsys
 def test_the_readme_setting_works_on_all_interfaces_as_the_image_serves():
     port = free_port()
     proc = subprocess.Popen([str(APITWIN), "serve", "monarc", "--host", "0.0.0.0", "--port", str(port),
-                             "--set", "monarc.API_KEY_AUTHENTICATION=False", "--quiet"],
+                             "--set", "monarc.API_KEY_AUTHENTICATION=False", "--quiet", "--admin-token", "s3cret"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -178,6 +179,10 @@ def test_the_readme_setting_works_on_all_interfaces_as_the_image_serves():
                 assert proc.poll() is None and time.monotonic() < deadline, proc.communicate(timeout=30)
                 time.sleep(0.1)
         assert answer.status_code == 200 and len(answer.json()["data"]) == 1
+        admin = f"http://127.0.0.1:{port}/__apitwin/state"
+        assert httpx.get(admin).status_code == 401
+        assert httpx.get(admin, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert health([str(port)]) == 0  # the container's health check needs no token
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
