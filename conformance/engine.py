@@ -146,17 +146,11 @@ def run_schemathesis(spec: dict, base_url: str, profile: "Profile", session: "Se
     def filter_failure(context, failure, case, response):
         exchange = to_exchange(response, routes, session.secrets)
         for check in _check_names(failure):
-            reason = profile.accept(check, exchange) or _unknown_query_ignored(profile, check, failure) \
-                or _request_line_too_long(response)
-            if reason:
-                results.accepted[(exchange.label, reason)] += 1
+            excused = excuse(profile, check, exchange, failure, strict)
+            if excused:
+                kind, reason = excused
+                (results.accepted if kind == "accepted" else results.waived)[(exchange.label, reason)] += 1
                 return False
-            if not strict:
-                for deviation in profile.deviations:
-                    if deviation.operation in (exchange.operation, "*") and deviation.check == check \
-                            and deviation.matches(check, exchange):
-                        results.waived[(exchange.label, deviation.why)] += 1
-                        return False
         return True
 
     seen_cases: set[str] = set()
@@ -177,6 +171,22 @@ def run_schemathesis(spec: dict, base_url: str, profile: "Profile", session: "Se
             _ACTIVE.pop("run", None)
 
 
+def excuse(profile, check: str, exchange: Exchange, failure=None, strict: bool = False) -> tuple[str, str] | None:
+    """Why a failed check on one exchange is no failure: ("accepted", reason) for the API's
+    documented behaviour, ("waived", why) for a known deviation (not with `strict`); None
+    when it is a failure. Used for Schemathesis' failures here and by `judge` (the proxy)."""
+    reason = profile.accept(check, exchange) or _unknown_query_ignored(profile, check, failure) \
+        or _request_line_too_long(exchange)
+    if reason:
+        return "accepted", reason
+    if not strict:
+        for deviation in profile.deviations:
+            if deviation.operation in (exchange.operation, "*") and deviation.check == check \
+                    and deviation.matches(check, exchange):
+                return "waived", deviation.why
+    return None
+
+
 def _unknown_query_ignored(profile, check: str, failure) -> str | None:
     """OpenAPI lets a server ignore query parameters it does not know; Schemathesis' negative
     phase counts sending one as invalid input. APIs that document ignoring them pass."""
@@ -192,9 +202,8 @@ def _unknown_query_ignored(profile, check: str, failure) -> str | None:
 REQUEST_LINE_LIMIT = 8192
 
 
-def _request_line_too_long(response) -> str | None:
-    url = str(getattr(getattr(response, "request", None), "url", "") or "")
-    if len(url) > REQUEST_LINE_LIMIT and getattr(response, "status_code", None) in (400, 414):
+def _request_line_too_long(exchange: Exchange) -> str | None:
+    if len(exchange.url) > REQUEST_LINE_LIMIT and exchange.status in (400, 414):
         return f"the web server refuses a request line over {REQUEST_LINE_LIMIT} bytes (transport, not the API)"
     return None
 

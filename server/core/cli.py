@@ -1,4 +1,5 @@
-"""The `apitwin` command: `serve` the APIs, list their `settings`, `conform` a deployment to its contract.
+"""The `apitwin` command: `serve` the APIs, list their `settings`, `conform` a deployment to its
+contract, `proxy` live traffic through the contract's checks, `fixtures import` recorded traffic.
 
 One `add_<command>` function per subcommand registers its options and the function that
 runs it. Mistakes are one line on stderr and exit 2 (`UsageError`, argparse's errors).
@@ -126,6 +127,16 @@ def add_conform(sub) -> None:
     sub.add_parser("conform", help="check a deployment against its contract (see `apitwin conform --help`)")
 
 
+# -- apitwin proxy, apitwin fixtures (their own parsers: conformance/proxy_cli.py, fixtures_cli.py)
+def add_proxy(sub) -> None:
+    sub.add_parser("proxy", help="check live traffic against the contract (see `apitwin proxy --help`)")
+
+
+def add_fixtures(sub) -> None:
+    sub.add_parser("fixtures", help="`fixtures import API DIR`: recorded traffic (apitwin proxy --record) "
+                                    "as fixtures (see `apitwin fixtures import --help`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="apitwin", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"apitwin {__version__}")
@@ -133,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve(sub)
     add_settings(sub)
     add_conform(sub)
+    add_proxy(sub)
+    add_fixtures(sub)
     return parser
 
 
@@ -142,6 +155,14 @@ def main(argv: list[str] | None = None) -> int:
         from apitwin.conformance.cli import main as conform
 
         return conform(argv[1:])
+    if argv and argv[0] == "proxy":
+        from apitwin.conformance.proxy_cli import main as proxy
+
+        return proxy(argv[1:])
+    if argv and argv[0] == "fixtures":
+        from apitwin.conformance.fixtures_cli import main as fixtures
+
+        return fixtures(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
