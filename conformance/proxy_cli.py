@@ -62,7 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     config = uvicorn.Config(proxy, host=args.host, port=args.port, log_level="warning", access_log=False,
                             server_header=False, date_header=False, lifespan="on")
     server = uvicorn.Server(config)
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down: the summary follows
+        pass
+    except SystemExit:  # uvicorn exits when it cannot listen (port in use); said below
+        pass
     if not server.started:
         print(f"apitwin proxy: could not listen on {args.host}:{args.port}", file=sys.stderr)
         return EXIT_NOT_RUN

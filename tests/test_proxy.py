@@ -2,12 +2,17 @@
 blamed on the right side (the app for its requests, the deployment for its answers)."""
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 
+import httpx
 import pytest
+from starlette.middleware.gzip import GZipMiddleware
 
+from apitwin.conformance.proxy import Proxy
 from apitwin.server.core.app import create
-from conformance_helpers import rewrite_json
+from conformance_helpers import free_port, rewrite_json, serving
 from proxy_helpers import proxied, sides
 
 MONARC_KEY = "SylsDTZTBk2zAkg016vW_aCuO1XQDXPsxrLuI1TG7z5sYvUfRlVf5R4g6kDnLI_o-c5iqrswrWzPANDKXmtV7Q"
@@ -243,3 +248,76 @@ def test_a_wrong_answer_to_a_bad_request_is_blamed_on_both():
         "MONARC's {\"error\": \"...\"} or {\"field-errors\": {\"<field>\": \"<message>\"}}"]
     # The 422 itself is a refusal of a bad request: not counted against the deployment.
     assert any("refusal" in reason for (_, reason) in proxy.tally.results.accepted)
+
+
+# -- forwarding: what goes through is what came in ---------------------------------------
+def test_requests_and_answers_pass_unchanged_but_for_hop_by_hop_headers_and_host():
+    seen = {}
+
+    async def echo(scope, receive, send):
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        seen.update(method=scope["method"], path=scope["raw_path"], query=scope["query_string"], body=body,
+                    headers=[(k.decode(), v.decode()) for k, v in scope["headers"]])
+        await send({"type": "http.response.start", "status": 418, "headers": [
+            (b"content-type", b"text/plain"), (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2"),
+            (b"x-custom", b"kept"), (b"connection", b"x-hop"), (b"x-hop", b"dropped")]})
+        await send({"type": "http.response.body", "body": b"short ", "more_body": True})
+        await send({"type": "http.response.body", "body": b"and stout"})
+
+    with proxied("monarc", echo) as (client, proxy, _):
+        target = proxy.target
+        answer = client.post("/any/%7Bpath%7D?b=2&a=1&a=", content=b"\x00raw body\xff",
+                             headers={"X-App": "1", "Connection": "keep-alive, X-Private", "X-Private": "no",
+                                      "Keep-Alive": "timeout=5", "Content-Type": "application/octet-stream",
+                                      "User-Agent": "the-app/1.0"})
+    assert answer.status_code == 418 and answer.content == b"short and stout"
+    assert answer.headers.get_list("set-cookie") == ["a=1", "b=2"] and answer.headers["x-custom"] == "kept"
+    assert "x-hop" not in answer.headers
+    assert seen["method"] == "POST" and seen["path"] == b"/any/%7Bpath%7D" and seen["query"] == b"b=2&a=1&a="
+    assert seen["body"] == b"\x00raw body\xff"
+    headers = dict(seen["headers"])
+    assert headers["x-app"] == "1" and headers["user-agent"] == "the-app/1.0"
+    assert headers["host"] == target.split("://", 1)[1]
+    assert not {"connection", "keep-alive", "x-private"} & set(headers)
+
+
+def test_answers_are_streamed_chunk_by_chunk():
+    first_read = threading.Event()
+
+    async def slow(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"first", "more_body": True})
+        # The second chunk only once the caller has the first through the proxy.
+        await asyncio.to_thread(first_read.wait, 20)
+        await send({"type": "http.response.body", "body": b"second"})
+
+    with proxied("monarc", slow) as (client, _, _lines):
+        with client.stream("GET", "/stream") as answer:
+            chunks = answer.iter_raw()
+            assert next(chunks) == b"first"
+            first_read.set()
+            assert b"".join(chunks) == b"second"
+
+
+def test_compressed_answers_pass_as_sent_and_are_judged_decoded():
+    _, app = create("monarc")
+    with proxied("monarc", GZipMiddleware(app, minimum_size=0)) as (client, proxy, lines):
+        answer = client.get("/api/v2/organizations/", headers={"X-API-KEY": MONARC_KEY, "Accept-Encoding": "gzip"})
+        assert answer.headers["content-encoding"] == "gzip" and answer.json()["data"]
+        monarc_traffic(client)
+    assert lines == [] and proxy.tally.results.total_failed == 0
+
+
+def test_no_answer_from_the_target_is_a_502_not_a_violation():
+    lines = []
+    proxy = Proxy("monarc", f"http://127.0.0.1:{free_port()}", log=lines.append)
+    with serving(proxy) as url:
+        answer = httpx.get(url + "/api/v2/stats/")
+    assert answer.status_code == 502 and "no answer from" in answer.text
+    assert proxy.tally.upstream_errors == 1 and proxy.tally.violations == 0
+    assert len(lines) == 1 and lines[0].startswith("[proxy] GET /api/v2/stats/: no answer from")
