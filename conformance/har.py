@@ -1,8 +1,7 @@
 """Recorded traffic as HAR 1.2 files, with every secret masked.
 
-`HarRecorder(folder, api)` collects the exchanges the proxy forwards and writes them to
-`<folder>/<api>-<UTC time>.har` (again at most once a second while traffic flows, and at
-the end). `read_entries(folder)` reads every `*.har` file of a folder back, oldest first,
+`HarRecorder(folder, api)` writes the exchanges the proxy forwards to
+`<folder>/<api>-<UTC time>.har` as they come. `read_entries(folder)` reads every `*.har` file of a folder back, oldest first,
 for `apitwin fixtures import`.
 
 Masked (the value becomes `***`): credential headers (Authorization, Cookie, Set-Cookie,
@@ -19,6 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import harfile
+
 from apitwin import __version__
 
 from .exchange import Exchange
@@ -26,7 +27,6 @@ from .exchange import Exchange
 MASK = "***"
 SECRET_NAME = re.compile(r"(pass(word|wd)?|secret|token|api[-_]?key|[-_]key$|session|authori[sz]ation|^auth$|"
                          r"cookie|jwt|credential|signature)", re.IGNORECASE)
-FLUSH_EVERY = 1.0  # seconds
 
 
 def is_secret(name: str) -> bool:
@@ -64,79 +64,62 @@ def _mask_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _headers(headers: dict[str, str]) -> list[dict]:
-    return [{"name": k, "value": MASK if is_secret(k) else v} for k, v in headers.items()]
+def _records(pairs) -> list[harfile.Record]:
+    return [harfile.Record(name=k, value=MASK if is_secret(k) else v) for k, v in pairs]
 
 
-def _content(body: bytes | None, media: str, secrets: tuple[str, ...]) -> dict:
-    """A body as HAR content: JSON with its secret fields masked, other text masked by value."""
+def _text(body: bytes | None, secrets: tuple[str, ...]) -> tuple[str, str | None]:
+    """A body as HAR text (JSON with its secret fields masked, other text masked by value), and
+    "base64" when it is not text."""
     body = body or b""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return {"size": len(body), "mimeType": media, "encoding": "base64",
-                "text": base64.b64encode(body).decode("ascii")}
+        return base64.b64encode(body).decode("ascii"), "base64"
     try:
         text = json.dumps(mask_json(json.loads(text)), ensure_ascii=False)
     except ValueError:
         pass
-    return {"size": len(body), "mimeType": media, "text": _mask_text(text, secrets)}
-
-
-def entry(ex: Exchange, started: float, elapsed_ms: float) -> dict:
-    """One exchange as a HAR entry, secrets masked."""
-    secrets = secret_values(ex.request_headers, ex.url)
-    request_media = ex.request_content_type
-    request = {
-        "method": ex.method, "url": _mask_url(ex.url), "httpVersion": "HTTP/1.1",
-        "headers": _headers(ex.request_headers), "cookies": [],
-        "queryString": [{"name": k, "value": MASK if is_secret(k) else v}
-                        for k, v in parse_qsl(urlsplit(ex.url).query, keep_blank_values=True)],
-        "headersSize": -1, "bodySize": len(ex.request_body or b""),
-    }
-    if ex.request_body:
-        content = _content(ex.request_body, request_media, secrets)
-        request["postData"] = {"mimeType": request_media, "text": content.get("text", ""),
-                               **({"encoding": "base64"} if content.get("encoding") else {})}
-    response = {
-        "status": ex.status or 0, "statusText": "", "httpVersion": "HTTP/1.1",
-        "headers": _headers(ex.headers), "cookies": [],
-        "content": _content(ex.body, ex.content_type, secrets),
-        "redirectURL": ex.headers.get("location", ""), "headersSize": -1, "bodySize": len(ex.body),
-    }
-    stamp = datetime.fromtimestamp(started, timezone.utc).isoformat().replace("+00:00", "Z")
-    return {"startedDateTime": stamp, "time": round(elapsed_ms, 3), "request": request, "response": response,
-            "cache": {}, "timings": {"send": 0, "wait": round(elapsed_ms, 3), "receive": 0},
-            "comment": ex.label or ""}
+    return _mask_text(text, secrets), None
 
 
 class HarRecorder:
-    """Collects HAR entries and keeps `<folder>/<api>-<time>.har` up to date."""
+    """Writes each exchange to `<folder>/<api>-<time>.har` as it comes (harfile streams the
+    entries; the file is complete JSON once `close` ran)."""
 
     def __init__(self, folder: str | Path, api: str) -> None:
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.path = self.folder / f"{api}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.har"
-        self.entries: list[dict] = []
-        self._written = 0.0
-        self._dirty = False
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{api}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.har"
+        self._har = harfile.open(self.path, creator=harfile.Creator(name="apitwin proxy", version=__version__))
 
     def record(self, ex: Exchange, started: float, elapsed_ms: float) -> None:
-        self.entries.append(entry(ex, started, elapsed_ms))
-        self._dirty = True
-        if time.monotonic() - self._written > FLUSH_EVERY:
-            self.flush()
+        """One exchange as a HAR entry, secrets masked."""
+        secrets = secret_values(ex.request_headers, ex.url)
+        query = parse_qsl(urlsplit(ex.url).query, keep_blank_values=True)
+        post = None
+        if ex.request_body:
+            text, encoding = _text(ex.request_body, secrets)
+            # HAR 1.2 has no encoding for posted data: a binary body is noted as base64 in the comment.
+            post = harfile.PostData(mimeType=ex.request_content_type, text=text, comment=encoding)
+        text, encoding = _text(ex.body, secrets)
+        self._har.add_entry(
+            startedDateTime=datetime.fromtimestamp(started, timezone.utc),
+            time=round(elapsed_ms, 3),
+            request=harfile.Request(method=ex.method, url=_mask_url(ex.url), httpVersion="HTTP/1.1",
+                                    headers=_records(ex.request_headers.items()), queryString=_records(query),
+                                    postData=post, bodySize=len(ex.request_body or b"")),
+            response=harfile.Response(status=ex.status or 0, statusText="", httpVersion="HTTP/1.1",
+                                      headers=_records(ex.headers.items()),
+                                      content=harfile.Content(size=len(ex.body), mimeType=ex.content_type,
+                                                              text=text, encoding=encoding),
+                                      redirectURL=ex.headers.get("location", ""), bodySize=len(ex.body)),
+            timings=harfile.Timings(send=0, wait=round(elapsed_ms, 3), receive=0),
+            comment=ex.label or None)
+        self._har.flush()
 
-    def flush(self) -> None:
-        if not self._dirty:
-            return
-        har = {"log": {"version": "1.2", "creator": {"name": "apitwin proxy", "version": __version__},
-                       "entries": self.entries}}
-        partial = self.path.with_suffix(".har.partial")
-        partial.write_text(json.dumps(har, ensure_ascii=False, indent=1), encoding="utf-8")
-        partial.replace(self.path)  # readers never see half a file
-        self._written = time.monotonic()
-        self._dirty = False
+    def close(self) -> None:
+        self._har.close()
 
 
 def read_entries(folder: str | Path) -> list[dict]:
@@ -145,8 +128,16 @@ def read_entries(folder: str | Path) -> list[dict]:
     files = [path] if path.is_file() else sorted(path.glob("*.har"))
     entries = []
     for file in files:
-        entries += json.loads(file.read_text(encoding="utf-8")).get("log", {}).get("entries", [])
+        entries += _load(file.read_text(encoding="utf-8")).get("log", {}).get("entries", [])
     return sorted(entries, key=lambda e: e.get("startedDateTime", ""))
+
+
+def _load(text: str) -> dict:
+    """A HAR file's JSON; one a proxy that was killed never closed gets its closing brackets."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return json.loads(text + "\n]}}")
 
 
 def response_json(item: dict):

@@ -8,6 +8,7 @@ summary so far as JSON; at the end the same table and reports as `conform`.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import time
@@ -15,7 +16,9 @@ import zlib
 from pathlib import Path
 from typing import Callable
 
-import httpx
+import aiohttp
+import yarl
+from multidict import CIMultiDict
 
 from .exchange import Exchange
 from .har import HarRecorder, secret_values
@@ -26,6 +29,8 @@ VIOLATIONS_PATH = "/__apitwin/violations"
 # RFC 9110 7.6.1: meant for one connection only, never forwarded.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "proxy-connection"}
+# Headers aiohttp would add that the caller did not send (it adds Host and, for a body, its length).
+NOT_ADDED = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 # Bodies past this are forwarded whole but judged on status and headers only.
 MAX_JUDGED_BODY = 10 * 1024 * 1024
 SIDES = (UNDOCUMENTED, REQUEST, ANSWER)
@@ -155,7 +160,7 @@ class Proxy:
         self.recorder = recorder
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.timeout = timeout
-        self.client: httpx.AsyncClient | None = None
+        self.client: aiohttp.ClientSession | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -179,17 +184,20 @@ class Proxy:
 
     def _open(self) -> None:
         if self.client is None:
-            # No redirects followed, no cookies kept, no environment proxies: the caller's
-            # request goes to the target as it is, and its answer comes back as it is.
-            self.client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, trust_env=False,
-                                            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+            # aiohttp rather than httpx: a quarter of its CPU time per request, measured here.
+            # No cookies kept, no redirects followed, no decompression, no environment proxies:
+            # the caller's request goes to the target as it is, its answer comes back as it is.
+            self.client = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=200, ttl_dns_cache=300), auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
+                timeout=aiohttp.ClientTimeout(total=None, connect=self.timeout, sock_read=self.timeout))
 
     async def close(self) -> None:
         if self.client is not None:
-            await self.client.aclose()
+            await self.client.close()
             self.client = None
         if self.recorder is not None:
-            self.recorder.flush()
+            self.recorder.close()
 
     async def _forward(self, scope, receive, send) -> None:
         self._open()
@@ -200,18 +208,14 @@ class Proxy:
         headers = [(k, v) for k, v in raw if k.lower() not in drop]
         query = scope.get("query_string", b"").decode("latin-1")
         url = self.target + scope.get("raw_path", scope["path"].encode()).decode("latin-1") + (f"?{query}" if query else "")
-        request = self.client.build_request(scope["method"], url, headers=headers, content=body)
-        # httpx adds headers the caller did not send (Accept, User-Agent, ...): what goes out is
-        # what came in, with the target's Host and a length for a body that came chunked.
-        sent = {k.lower() for k, _ in headers}
-        for name in [n for n in request.headers if n.lower() not in sent]:
-            if name.lower() != "host" and not (name.lower() == "content-length" and body):
-                del request.headers[name]
         exchange = Exchange(method=scope["method"], url=url, request_headers=dict(headers),
                             request_body=body or None, status=None, secrets=secret_values(dict(headers), url))
         try:
-            response = await self.client.send(request, stream=True)
-        except httpx.HTTPError as exc:
+            # encoded=True: the path and query go out byte for byte as the caller sent them.
+            response = await self.client.request(scope["method"], yarl.URL(url, encoded=True),
+                                                 headers=CIMultiDict(headers), data=body or None,
+                                                 allow_redirects=False, skip_auto_headers=NOT_ADDED)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             self.tally.upstream_errors += 1
             self.log(f"[proxy] {scope['method']} {scope['path']}: no answer from {self.target} "
                      f"({exc.__class__.__name__}: {exc})")
@@ -219,20 +223,20 @@ class Proxy:
             return
         captured, size = [], 0
         try:
-            out_headers = [(k, v) for k, v in response.headers.multi_items()
-                           if k.lower() not in _hop_by_hop(list(response.headers.multi_items()))]
-            await send({"type": "http.response.start", "status": response.status_code,
-                        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out_headers]})
-            async for chunk in response.aiter_raw():
+            pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
+            drop = _hop_by_hop(pairs)
+            await send({"type": "http.response.start", "status": response.status,
+                        "headers": [(k, v) for k, v in response.raw_headers if k.decode("latin-1").lower() not in drop]})
+            async for chunk in response.content.iter_any():
                 if size <= MAX_JUDGED_BODY:
                     captured.append(chunk)
                 size += len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
-            await response.aclose()
-        exchange.status = response.status_code
-        exchange.headers = {k.lower(): v for k, v in response.headers.items()}
+            response.release()
+        exchange.status = response.status
+        exchange.headers = {k.lower(): v for k, v in pairs if k.lower() not in drop}
         exchange.body = _decoded(b"".join(captured), exchange.headers.get("content-encoding", ""))
         readable = size <= MAX_JUDGED_BODY and exchange.body is not None
         exchange.body = exchange.body if readable else b""
