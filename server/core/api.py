@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
-from apitwin import OPENAPI_DIR
+from apitwin import FIXTURES_DIR, OPENAPI_DIR
 
 from .clock import Clock
 from .documents import load_document
@@ -56,9 +57,14 @@ class ApiDefinition:
 class Twin:
     """One running API: its store, clock, settings and backend."""
 
-    def __init__(self, definition: ApiDefinition, settings: dict | None = None, clock: Clock | None = None):
+    def __init__(self, definition: ApiDefinition, settings: dict | None = None, clock: Clock | None = None,
+                 fixtures: str | Path | None = None):
         self.definition = definition
         self.name = definition.name
+        # Seed data: `<fixtures>/<api>/` when given and present (`apitwin serve --fixtures DIR`,
+        # e.g. what `apitwin fixtures import` wrote), else the bundled fixtures/<api>/.
+        custom = Path(fixtures) / definition.name if fixtures else None
+        self.fixtures_folder = custom if custom is not None and custom.is_dir() else FIXTURES_DIR / definition.name
         self.settings = {**defaults(definition.settings), **(settings or {})}
         self.clock = clock or Clock()
         self.store = Store(definition.name)

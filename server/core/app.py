@@ -110,11 +110,12 @@ def build_app(twin: Twin, *, validate_responses: bool = False, quiet: bool = Tru
 
 
 def create(name: str, *, settings: dict | None = None, validate_responses: bool = False,
-           quiet: bool = True, admin_token: str | None = None):
+           quiet: bool = True, admin_token: str | None = None, fixtures=None):
     """Build the twin of API `name` and its app; returns (twin, asgi_app). With
-    `admin_token`, every admin call must send it (`Authorization: Bearer <token>`)."""
+    `admin_token`, every admin call must send it (`Authorization: Bearer <token>`).
+    `fixtures`: a folder whose `<name>/` replaces the bundled fixtures (see Twin)."""
     from .api import definition
 
-    twin = Twin(definition(name), settings)
+    twin = Twin(definition(name), settings, fixtures=fixtures)
     twin.admin_token = admin_token
     return twin, build_app(twin, validate_responses=validate_responses, quiet=quiet)

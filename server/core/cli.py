@@ -67,6 +67,8 @@ def add_serve(sub) -> None:
     serve.add_argument("--admin-token", metavar="TOKEN",
                        help="the admin API (/__apitwin/) then needs Authorization: Bearer TOKEN; "
                             "off loopback one is generated and printed when not given")
+    serve.add_argument("--fixtures", metavar="DIR",
+                       help="seed each API from DIR/<api>/ where present (e.g. from `apitwin fixtures import`)")
     serve.set_defaults(run=cmd_serve)
 
 
@@ -104,7 +106,8 @@ def cmd_serve(args) -> int:
     admin_token = token_for(args.host, args.admin_token)
     apps, rows = [], []
     for name in names:
-        twin, app = create(name, settings=settings[name], quiet=args.quiet, admin_token=admin_token)
+        twin, app = create(name, settings=settings[name], quiet=args.quiet, admin_token=admin_token,
+                           fixtures=args.fixtures)
         apps.append((name, app, sockets[name]))
         rows.append((name, f"http://{args.host}:{ports[name]}", twin.accounts()))
     return serve_all(apps, args.host, rows, admin_token)

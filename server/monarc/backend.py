@@ -9,7 +9,6 @@ from datetime import datetime
 from bson import ObjectId
 from bson.errors import InvalidDocument, InvalidId
 
-from apitwin import FIXTURES_DIR
 from apitwin.server.core.errors import BadRequest, Invalid, NotFound
 from apitwin.server.core.store import DuplicateKey
 
@@ -54,6 +53,7 @@ class MonarcBackend:
     def __init__(self, twin) -> None:
         self.clock = twin.clock
         self.settings = twin.settings
+        self.fixtures = twin.fixtures_folder
         self.organizations = twin.store.collection("organizations", unique=("name", "token"))
         self.stats = twin.store.collection("stats", unique=("uuid",))
 
@@ -177,7 +177,7 @@ class MonarcBackend:
 
     # -- fixtures and figures ----------------------------------------------------------
     def load_fixtures(self) -> None:
-        folder = FIXTURES_DIR / "monarc"
+        folder = self.fixtures
         for org in json.loads((folder / "organizations.json").read_text()):
             self.create_organization(org)
         for stat in json.loads((folder / "stats.json").read_text()):

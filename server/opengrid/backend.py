@@ -5,11 +5,11 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from bson import ObjectId
 from bson.errors import InvalidDocument
 
-from apitwin import FIXTURES_DIR
 from apitwin.server.core.clock import jwt_expired
 from apitwin.server.core.errors import Forbidden
 from apitwin.server.core.passwords import check_password, hash_password
@@ -103,9 +103,9 @@ def _object(o: dict, name: str) -> None:
 
 
 @lru_cache(maxsize=None)
-def _fixture_rows(dataset_id: str, date_columns: tuple[str, ...]) -> DatasetRows:
+def _fixture_rows(folder: Path, dataset_id: str, date_columns: tuple[str, ...]) -> DatasetRows:
     """The shipped rows, read and indexed once per process (rows are never written)."""
-    raw = json.loads((FIXTURES_DIR / "opengrid" / f"{dataset_id}.json").read_text(encoding="utf-8"))
+    raw = json.loads((folder / f"{dataset_id}.json").read_text(encoding="utf-8"))
     return DatasetRows([row_from_fixture(row, set(date_columns)) for row in raw])
 
 
@@ -113,6 +113,7 @@ class OpenGridBackend:
     def __init__(self, twin) -> None:
         self.clock = twin.clock
         self.settings = twin.settings
+        self.fixtures = twin.fixtures_folder
         store = twin.store
         self.users = store.collection("users", unique=("userId",))
         self.credentials = store.collection("credentials")  # _id = the user's _id; never served
@@ -482,9 +483,8 @@ class OpenGridBackend:
         return values.get("values", [])
 
     # -- fixtures and figures ----------------------------------------------------------
-    @staticmethod
-    def _fixture(name: str):
-        return json.loads((FIXTURES_DIR / "opengrid" / f"{name}.json").read_text(encoding="utf-8"))
+    def _fixture(self, name: str):
+        return json.loads((self.fixtures / f"{name}.json").read_text(encoding="utf-8"))
 
     def load_fixtures(self) -> None:
         self.rows = {}
@@ -503,7 +503,7 @@ class OpenGridBackend:
         for descriptor in self._fixture("datasets"):
             self.datasets.insert(descriptor)
             dates = tuple(c["id"] for c in descriptor["columns"] if c.get("dataType") == "date")
-            self.load_rows(descriptor["id"], _fixture_rows(descriptor["id"], dates))
+            self.load_rows(descriptor["id"], _fixture_rows(self.fixtures, descriptor["id"], dates))
         for values in self._fixture("lists"):
             self.lists.insert(values)
 
