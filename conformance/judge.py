@@ -20,8 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 import schemathesis
 from requests.structures import CaseInsensitiveDict
-from schemathesis.core.failures import Failure as SchemathesisFailure
-from schemathesis.core.failures import FailureGroup
+from schemathesis.checks import CheckContext, load_all_checks, run_checks
 from schemathesis.core.jsonschema import make_validator
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.core.transport import Response
@@ -72,10 +71,12 @@ class Judge:
         self.routes = Routes(self.spec)
         self.schema = schemathesis.openapi.from_dict(self.spec)
         self.strict = strict
+        load_all_checks()  # Schemathesis registers its OpenAPI checks on first use
         registered = {check.__name__: check for check in schemathesis.checks.CHECKS.get_all()}
         self.checks = [registered[name] for name in ANSWER_CHECKS]
         self._templates: dict[str, object] = {}
         self._operations: dict[str, object] = {}
+        self._contexts: dict[str, CheckContext] = {}
 
     def __call__(self, exchange: Exchange, *, body_read: bool = True) -> Verdict:
         """The verdict on one exchange; `body_read=False`: the answer's body is unknown (too
@@ -95,6 +96,16 @@ class Judge:
         if exchange.status is not None:
             self._answer(operation, exchange, verdict, body_read, refusable=bool(verdict.findings))
         return verdict
+
+    def _context(self, operation) -> CheckContext:
+        """What Schemathesis' checks read besides the answer: built once per operation (building
+        it walks every registered check), as `Case.validate_response` would for each answer."""
+        context = self._contexts.get(operation.label)
+        if context is None:
+            config = operation.schema.config.checks_config_for(operation=operation, phase=None)
+            context = self._contexts[operation.label] = CheckContext(
+                override=None, auth=None, headers=None, config=config, transport_kwargs=None, response_checks=None)
+        return context
 
     def _operation(self, route):
         operation = self._operations.get(route.operation_id)
@@ -191,27 +202,18 @@ class Judge:
         refused = refusable and (400 <= ex.status < 500 or bool(self.profile.rejected(ex)))
         case = operation.Case(path_parameters=self._path_values(operation, ex), query=ex.query,
                               headers=dict(ex.request_headers))
-        response = _response(ex)
         checks = [c for c in self.checks if body_read or c.__name__ != "response_schema_conformance"]
-        try:  # the common case first: every check holds, in one pass
-            case.validate_response(response, checks=checks)
-        except (FailureGroup, SchemathesisFailure, AssertionError):
-            pass
-        else:
-            verdict.passed += [check.__name__ for check in checks]
-            checks = []
-        for check in checks:  # one at a time, to name the check that failed
-            try:
-                case.validate_response(response, checks=[check])
-            except (FailureGroup, SchemathesisFailure, AssertionError) as exc:
-                if refused and check.__name__ in ("status_code_conformance", "response_schema_conformance"):
-                    verdict.accepted.append(REFUSED)
-                    continue
-                failures = exc.exceptions if isinstance(exc, FailureGroup) else [exc]
-                self._failed(check.__name__, ex, verdict, [_finding(check.__name__, f) for f in failures],
-                             failures[0])
+        failed: dict[str, list] = {}
+        run_checks(case=case, response=_response(ex), ctx=self._context(operation), checks=checks,
+                   on_failure=lambda name, _, failure: failed.setdefault(name, []).append(failure))
+        for check in checks:
+            name = check.__name__
+            if name not in failed:
+                verdict.passed.append(name)
+            elif refused and name in ("status_code_conformance", "response_schema_conformance"):
+                verdict.accepted.append(REFUSED)
             else:
-                verdict.passed.append(check.__name__)
+                self._failed(name, ex, verdict, [_finding(name, f) for f in failed[name]], failed[name][0])
         if not body_read:
             return
         problems = self.profile.conventions(ex)
