@@ -21,13 +21,14 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# MONARC against Prism (needs wrk), the framework's share of a request, then the scale
-# figures of OpenGrid and Qoncrete.
+# MONARC against Prism (needs wrk), the framework's share of a request, the scale figures
+# of OpenGrid and Qoncrete, then what `apitwin proxy` adds to a request.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/connexion_floor.py
 	$(BIN)/python benchmarks/opengrid.py
 	$(BIN)/python benchmarks/qoncrete.py
+	$(BIN)/python benchmarks/proxy.py
 
 clean:
 	rm -rf $(VENV) *.egg-info
