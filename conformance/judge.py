@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import requests
 import schemathesis
 from requests.structures import CaseInsensitiveDict
+from schemathesis.checks import CHECKS as REGISTERED_CHECKS
 from schemathesis.checks import CheckContext, load_all_checks, run_checks
 from schemathesis.core.jsonschema import make_validator
 from schemathesis.core.parameters import ParameterLocation
@@ -39,7 +40,6 @@ BLAME = {UNDOCUMENTED: "not in the contract", REQUEST: "the app's fault", ANSWER
 ANSWER_CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
                  "response_schema_conformance", "response_headers_conformance")
 assert set(ANSWER_CHECKS) <= set(CHECKS)
-JSON_TYPES = ("application/json", "+json")
 REFUSED = "a refusal of a request that breaks the contract (the request is reported)"
 MAX_BODY_ERRORS = 10  # per request body: enough to fix it, not a flood
 
@@ -65,30 +65,34 @@ class Verdict:
 class Judge:
     """The checks of one API, ready for one exchange after another."""
 
-    def __init__(self, api: str, *, strict: bool = False, spec: dict | None = None) -> None:
+    def __init__(self, api: str, *, strict: bool = False, spec: dict | None = None, base_path: str = "") -> None:
+        """`base_path`: where the contract's paths start on the deployment (e.g. "/staging")."""
+        self.base_path = base_path.rstrip("/")
         self.profile = profiles.get(api)
         self.spec = spec or load_spec(api)
         self.routes = Routes(self.spec)
         self.schema = schemathesis.openapi.from_dict(self.spec)
         self.strict = strict
         load_all_checks()  # Schemathesis registers its OpenAPI checks on first use
-        registered = {check.__name__: check for check in schemathesis.checks.CHECKS.get_all()}
+        registered = {check.__name__: check for check in REGISTERED_CHECKS.get_all()}
         self.checks = [registered[name] for name in ANSWER_CHECKS]
         self._templates: dict[str, object] = {}
         self._operations: dict[str, object] = {}
         self._contexts: dict[str, CheckContext] = {}
+        self._body_validators: dict[tuple[str, str], object] = {}
 
     def __call__(self, exchange: Exchange, *, body_read: bool = True) -> Verdict:
         """The verdict on one exchange; `body_read=False`: the answer's body is unknown (too
         big, or in an encoding the proxy cannot read), only its status and headers are judged."""
-        route = self.routes.find(exchange.method, exchange.path)
+        path = self._path(exchange)
+        route = self.routes.find(exchange.method, path)
         exchange.operation = route.operation_id if route else None
-        exchange.label = route.label if route else self.routes.label(exchange.method, exchange.path)
+        exchange.label = route.label if route else self.routes.label(exchange.method, path)
         verdict = Verdict(exchange)
         operation = self._operation(route) if route else None
         if operation is None:
             verdict.findings.append(Finding(UNDOCUMENTED, "undocumented",
-                                            f"{exchange.method} {exchange.path} is not an operation of the contract"))
+                                            f"{exchange.method} {path} is not an operation of the contract"))
             return verdict
         verdict.findings += self._request(operation, exchange)
         if not verdict.findings:
@@ -96,6 +100,11 @@ class Judge:
         if exchange.status is not None:
             self._answer(operation, exchange, verdict, body_read, refusable=bool(verdict.findings))
         return verdict
+
+    def _path(self, ex: Exchange) -> str:
+        """The request's path as the contract writes it (without the deployment's base path)."""
+        path = ex.path
+        return path[len(self.base_path):] if self.base_path and path.startswith(self.base_path + "/") else path
 
     def _context(self, operation) -> CheckContext:
         """What Schemathesis' checks read besides the answer: built once per operation (building
@@ -146,8 +155,8 @@ class Judge:
         template = self._templates.get(operation.path)
         if template is None:
             template = self._templates[operation.path] = compile_path_template(operation.path)
-        match = template.pattern.fullmatch(ex.path)
-        return dict(zip(template.names, match.groups())) if match else {}
+        match = template.pattern.fullmatch(self._path(ex))
+        return {name: unquote(value) for name, value in zip(template.names, match.groups())} if match else {}
 
     def _security(self, operation, ex: Exchange) -> list[Finding]:
         requirements = operation.definition.raw.get("security", self.spec.get("security"))
@@ -181,15 +190,21 @@ class Judge:
             documented = ", ".join(b.media_type for b in bodies)
             return [Finding(REQUEST, "request.body", f"request content type {media or '(none)'} is not "
                                                      f"documented ({documented})", "header Content-Type")]
-        if not media.startswith("application/json") and not media.endswith(JSON_TYPES[1]):
+        if media != "application/json" and not media.endswith("+json"):
             return []  # forms, NDJSON, text: the answer's checks still apply
         try:
             value = json.loads(ex.request_body)
         except (ValueError, UnicodeDecodeError) as exc:
             return [Finding(REQUEST, "request.body", f"the request body is not JSON ({exc})", "body")]
-        try:
-            validator = make_validator(body.validation_schema, operation.schema.adapter.jsonschema_validator_cls)
-        except Exception:  # a schema the validator cannot read: validity unknown, nothing to blame
+        key = (operation.label, media)
+        if key not in self._body_validators:
+            try:
+                self._body_validators[key] = make_validator(body.validation_schema,
+                                                            operation.schema.adapter.jsonschema_validator_cls)
+            except Exception:  # a schema the validator cannot read: validity unknown, nothing to blame
+                self._body_validators[key] = None
+        validator = self._body_validators[key]
+        if validator is None:
             return []
         return [Finding(REQUEST, "request.body", error.message, "body " + _pointer(error.instance_path))
                 for error in list(validator.iter_errors(value))[:MAX_BODY_ERRORS]]

@@ -15,6 +15,7 @@ import time
 import zlib
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 import aiohttp
 import yarl
@@ -155,7 +156,7 @@ class Proxy:
     def __init__(self, api: str, target: str, *, strict: bool = False, recorder: HarRecorder | None = None,
                  log: Callable[[str], None] | None = None, timeout: float = 60.0) -> None:
         self.target = target.rstrip("/")
-        self.judge = Judge(api, strict=strict)
+        self.judge = Judge(api, strict=strict, base_path=urlsplit(self.target).path)
         self.tally = Tally(api, self.target)
         self.recorder = recorder
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))

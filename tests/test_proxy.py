@@ -321,3 +321,22 @@ def test_no_answer_from_the_target_is_a_502_not_a_violation():
     assert answer.status_code == 502 and "no answer from" in answer.text
     assert proxy.tally.upstream_errors == 1 and proxy.tally.violations == 0
     assert len(lines) == 1 and lines[0].startswith("[proxy] GET /api/v2/stats/: no answer from")
+
+
+def test_a_target_under_a_base_path_is_judged_by_the_contracts_paths():
+    _, app = create("monarc")
+
+    async def under_prefix(scope, receive, send):  # the deployment serves the API under /staging
+        if scope["type"] == "http":
+            assert scope["path"].startswith("/staging/"), scope["path"]
+            scope = {**scope, "path": scope["path"][len("/staging"):],
+                     "raw_path": scope["raw_path"][len(b"/staging"):]}
+        await app(scope, receive, send)
+
+    lines = []
+    with serving(under_prefix) as url:
+        proxy = Proxy("monarc", url + "/staging", log=lines.append)
+        with serving(proxy) as proxy_url, httpx.Client(base_url=proxy_url, timeout=30) as client:
+            monarc_traffic(client)
+    assert lines == [] and proxy.tally.exchanges == 6
+    assert "GET /api/v2/stats/{id}/" in proxy.tally.results.operations
