@@ -177,7 +177,9 @@ class Judge:
         if not bodies:
             if ex.request_body:
                 return [Finding(REQUEST, "request.body", "a request body sent to an operation that takes none", "body")]
-            if media:
+            # Many HTTP clients send a Content-Type on every request: harmless, unless the
+            # deployment refused the request (MONARC answers 400 to a multipart one).
+            if media and self._refusal(ex):
                 return [Finding(REQUEST, "request.body", f"Content-Type {media} sent to an operation that takes "
                                                          "no body", "header Content-Type")]
             return []
@@ -214,7 +216,7 @@ class Judge:
         """The answer's checks; `refusable`: the request broke the contract, so any 4xx refusing
         it is right even where the contract lists no such status (as conform's negative cases).
         A refusal is a 4xx, or what the profile reads as one (OpenGrid's 200 with an error)."""
-        refused = refusable and (400 <= ex.status < 500 or bool(self.profile.rejected(ex)))
+        refused = refusable and self._refusal(ex)
         case = operation.Case(path_parameters=self._path_values(operation, ex), query=ex.query,
                               headers=dict(ex.request_headers))
         checks = [c for c in self.checks if body_read or c.__name__ != "response_schema_conformance"]
@@ -237,6 +239,10 @@ class Judge:
             self._failed(CONVENTIONS, ex, verdict, [Finding(ANSWER, check, p) for p in problems], None)
         else:
             verdict.passed.append(check)
+
+    def _refusal(self, ex: Exchange) -> bool:
+        """Whether the answer refuses the request: a 4xx, or what the profile reads as one."""
+        return ex.status is not None and (400 <= ex.status < 500 or bool(self.profile.rejected(ex)))
 
     def _failed(self, check: str, ex: Exchange, verdict: Verdict, findings: list[Finding], failure) -> None:
         excused = excuse(self.profile, check, ex, failure, self.strict)

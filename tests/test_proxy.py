@@ -35,7 +35,8 @@ def monarc_traffic(c) -> int:
     stat_id = listed.json()["data"][0]["id"]
     assert c.get(f"/api/v2/stats/{stat_id}/", headers=h).status_code == 200
     assert c.post("/api/v2/stats/", json=STAT, headers=h).status_code == 200
-    assert c.get("/api/v2/organizations/", headers=h).status_code == 200
+    # A client that sends a Content-Type on every request: harmless where the service ignores it.
+    assert c.get("/api/v2/organizations/", headers={**h, "Content-Type": "application/json"}).status_code == 200
     assert c.get("/api/v2/organizations/CASES/", headers=h).status_code == 200
     assert c.get("/api/v2/stats/000000000000000000000000/", headers=h).status_code == 404
     return 6
@@ -224,9 +225,13 @@ def test_a_bad_request_from_the_app_is_blamed_on_the_app():
         assert refused.status_code == 400  # the stand-in refuses it, in MONARC's words
         assert client.get("/api/v2/stats/", params={"_limit": "5000"}, headers=h).status_code == 400
         assert client.get("/api/v2/organizations/").status_code == 401
+        # Where the service refuses it, a Content-Type on a request without a body is the app's fault.
+        assert client.get("/api/v2/stats/", headers={**h, "Content-Type": "multipart/form-data"}).status_code == 400
     found = sides(proxy)
     assert found["answer"] == found["undocumented"] == []
-    assert len(found["request"]) == 3, found["request"]
+    assert len(found["request"]) == 4, found["request"]
+    assert "[request.body] GET /api/v2/stats/: Content-Type multipart/form-data sent to an operation that takes " \
+           "no body" in found["request"]
     body = next(line for line in lines if line.startswith("[request] POST /api/v2/stats/ -> 400"))
     assert "(at body /day)" in body and body.endswith("[request.body]")
     assert any("query _limit=5000 does not match its schema" in line and "(at query _limit)" in line for line in lines)
