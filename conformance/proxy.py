@@ -205,7 +205,8 @@ class Proxy:
         started, clock = time.time(), time.perf_counter()
         body = await _read_body(receive)
         raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-        drop = _hop_by_hop(raw) | {"host"}
+        # Host names the target; Expect: 100-continue was answered to the caller already (the body is read).
+        drop = _hop_by_hop(raw) | {"host", "expect"}
         headers = [(k, v) for k, v in raw if k.lower() not in drop]
         query = scope.get("query_string", b"").decode("latin-1")
         url = self.target + scope.get("raw_path", scope["path"].encode()).decode("latin-1") + (f"?{query}" if query else "")
