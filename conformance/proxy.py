@@ -18,8 +18,11 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 import aiohttp
+import uvicorn
 import yarl
 from multidict import CIMultiDict
+
+from apitwin.server.core.http_protocol import TwinHttpProtocol
 
 from .exchange import Exchange
 from .har import HarRecorder, secret_values
@@ -136,6 +139,14 @@ class Tally:
             self.results.write_html(folder / "report.html")
             self.results.write_junit(folder / "junit.xml")
             (folder / "summary.txt").write_text(self.render_text() + "\n", encoding="utf-8")
+
+
+def server_config(proxy: "Proxy", host: str, port: int, **options) -> uvicorn.Config:
+    """How the proxy is served: the stand-ins' HTTP layer (request targets up to 1 MiB, as
+    browser SDKs send them), and no Server or Date header of its own (the target's pass)."""
+    settings = {"log_level": "warning", "access_log": False, "lifespan": "on", **options}
+    return uvicorn.Config(proxy, host=host, port=port, http=TwinHttpProtocol, server_header=False,
+                          date_header=False, **settings)
 
 
 def log_line(side: str, ex: Exchange, failure: Failure) -> str:

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from .har import HarRecorder
-    from .proxy import Proxy
+    from .proxy import Proxy, server_config
 
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -58,10 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"apitwin proxy: {args.api} on http://{args.host}:{args.port} -> {proxy.target}"
           + (f", recording to {recorder.path}" if recorder else "")
           + f"; summary at http://{args.host}:{args.port}/__apitwin/violations; Ctrl-C ends", file=sys.stderr)
-    # No Server or Date header of the proxy's own: the target's pass through unchanged.
-    config = uvicorn.Config(proxy, host=args.host, port=args.port, log_level="warning", access_log=False,
-                            server_header=False, date_header=False, lifespan="on")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(proxy, args.host, args.port))
     try:
         server.run()
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down: the summary follows

@@ -3,8 +3,10 @@ blamed on the right side (the app for its requests, the deployment for its answe
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import threading
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -13,7 +15,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from apitwin.conformance.proxy import Proxy
 from apitwin.server.core.app import create
 from conformance_helpers import free_port, rewrite_json, serving
-from proxy_helpers import proxied, sides
+from served_helpers import served
+from proxy_helpers import proxied, serving_proxy, sides
 
 MONARC_KEY = "SylsDTZTBk2zAkg016vW_aCuO1XQDXPsxrLuI1TG7z5sYvUfRlVf5R4g6kDnLI_o-c5iqrswrWzPANDKXmtV7Q"
 STAT = {"type": "risk", "anr": "5e6f33d1-99b1-4244-a573-942498a4a201", "data": {"what": "you want"},
@@ -321,7 +324,7 @@ def test_compressed_answers_pass_as_sent_and_are_judged_decoded():
 def test_no_answer_from_the_target_is_a_502_not_a_violation():
     lines = []
     proxy = Proxy("monarc", f"http://127.0.0.1:{free_port()}", log=lines.append)
-    with serving(proxy) as url:
+    with serving_proxy(proxy) as url:
         answer = httpx.get(url + "/api/v2/stats/")
     assert answer.status_code == 502 and "no answer from" in answer.text
     assert proxy.tally.upstream_errors == 1 and proxy.tally.violations == 0
@@ -341,7 +344,24 @@ def test_a_target_under_a_base_path_is_judged_by_the_contracts_paths():
     lines = []
     with serving(under_prefix) as url:
         proxy = Proxy("monarc", url + "/staging", log=lines.append)
-        with serving(proxy) as proxy_url, httpx.Client(base_url=proxy_url, timeout=30) as client:
+        with serving_proxy(proxy) as proxy_url, httpx.Client(base_url=proxy_url, timeout=30) as client:
             monarc_traffic(client)
     assert lines == [] and proxy.tally.exchanges == 6
     assert "GET /api/v2/stats/{id}/" in proxy.tally.results.operations
+
+
+def test_request_targets_as_long_as_browser_sdks_send_pass_through():
+    """A Qoncrete browser SDK sends a batch of events as a GET of about 100 KB."""
+    _, app = create("qoncrete")
+    events = json.dumps([{"type": "pageview", "country": "FR", "visitor": f"v{i}"} for i in range(1000)])
+    target = f"/{QONCRETE_SOURCE}?token={QONCRETE_WRITE}&body={quote(events)}"
+    assert len(target) > 70_000  # past what uvicorn's own HTTP layer reads
+    with proxied("qoncrete", app, serve=served) as (client, proxy, lines):
+        host, port = urlsplit(str(client.base_url)).netloc.split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)  # httpx refuses such URLs
+        connection.request("GET", target)
+        answer = connection.getresponse()
+        body = answer.read()
+        connection.close()
+    assert answer.status < 300, body
+    assert lines == [] and proxy.tally.exchanges == 1
