@@ -69,14 +69,16 @@ def import_monarc(entries: list[dict]) -> tuple[dict[str, list], list[str]]:
             org(doc["organization"])
 
     for method, path, _, status, body in _calls(entries):
-        if status != 200 or not isinstance(body, dict):
+        if status != 200 or not isinstance(body, dict) or method not in ("GET", "POST"):
             continue
-        if path.startswith("/api/v2/stats/") and method in ("GET", "POST"):
-            for doc in body["data"] if isinstance(body.get("data"), list) else [body]:
+        # A listing answers {"data": [...], "has_more"}; one object (got or created) itself.
+        listing = method == "GET" and path in ("/api/v2/stats/", "/api/v2/organizations/")
+        docs = body.get("data") if listing and isinstance(body.get("data"), list) else [body]
+        for doc in docs:
+            if path.startswith("/api/v2/stats/"):
                 stat(doc)
-        elif path.startswith("/api/v2/organizations/") and method in ("GET", "POST"):
-            for doc in body["data"] if isinstance(body.get("data"), list) else [body]:
-                org(doc.get("name") if isinstance(doc, dict) else None)
+            elif path.startswith("/api/v2/organizations/") and isinstance(doc, dict):
+                org(doc.get("name"))
     notes = [f"organization {name}: X-API-KEY {orgs[name]['token']}" for name in sorted(recorded_orgs)]
     files = {"organizations": list(orgs.values()),
              "stats": sorted(stats.values(), key=lambda s: (s.get("created_at", ""), s["id"]))}
