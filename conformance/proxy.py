@@ -74,7 +74,7 @@ class Tally:
                               message=(f"where: {finding.where}\n" if finding.where else "")
                               + (finding.detail + "\n" if finding.detail else "")
                               + f"blame: {BLAME[finding.side]}\nanswer: {ex.summary()}",
-                              curl=ex.curl())
+                              curl=_masked(ex.curl(), ex.secrets))
             results.check(ex.label, False, failure)
             side = self.by_side[finding.side]
             known = side.get(failure.key)
@@ -149,12 +149,17 @@ def server_config(proxy: "Proxy", host: str, port: int, **options) -> uvicorn.Co
                           date_header=False, **settings)
 
 
+def _masked(text: str, secrets: tuple[str, ...]) -> str:
+    """`text` with the request's credentials (headers and query, e.g. Qoncrete's ?token=) masked."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
 def log_line(side: str, ex: Exchange, failure: Failure) -> str:
     """One violation, one line: side, method, path and query, status, what is wrong, where."""
     target = ex.url.split("://", 1)[-1].split("/", 1)
-    shown = "/" + (target[1] if len(target) > 1 else "")
-    for secret in ex.secrets:
-        shown = shown.replace(secret, "***")
+    shown = _masked("/" + (target[1] if len(target) > 1 else ""), ex.secrets)
     where = next((line[len("where: "):] for line in failure.message.splitlines() if line.startswith("where: ")), "")
     status = ex.status if ex.status is not None else "-"
     return (f"[{side}] {ex.method} {shown} -> {status}: {failure.title}"

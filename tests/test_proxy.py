@@ -365,3 +365,14 @@ def test_request_targets_as_long_as_browser_sdks_send_pass_through():
         connection.close()
     assert answer.status < 300, body
     assert lines == [] and proxy.tally.exchanges == 1
+
+
+def test_credentials_in_the_query_are_masked_in_logs_and_reports():
+    _, app = create("qoncrete")
+    with proxied("qoncrete", app) as (client, proxy, lines):
+        client.get("/v2/nowhere", params={"token": QONCRETE_MASTER})
+        summary = client.get("/__apitwin/violations").text
+    assert lines == ["[undocumented] GET /v2/nowhere?token=*** -> 404: GET /v2/nowhere is not an operation of the "
+                     "contract [undocumented]"]
+    assert QONCRETE_MASTER not in summary and QONCRETE_MASTER not in proxy.tally.render_text()
+    assert "token=***" in proxy.tally.render_text()
