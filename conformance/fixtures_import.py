@@ -143,7 +143,7 @@ def import_opengrid(entries: list[dict]) -> tuple[dict[str, list], list[str]]:
     files["lists"] = list(lists.values())
     for dataset_id in datasets:
         bundled = FIXTURES_DIR / "opengrid" / f"{dataset_id}.json"
-        merged = {row["_id"]: row for row in (_bundled("opengrid", dataset_id) if bundled.exists() else [])}
+        merged = {row["_id"]: row for row in (_bundled("opengrid", dataset_id) if bundled.is_file() else [])}
         merged.update(rows.get(dataset_id, {}))
         files[dataset_id] = list(merged.values())
     return files, notes
