@@ -14,7 +14,12 @@ from .settings import Setting, defaults
 from .store import Store
 
 # Every API of the project, in the order `apitwin serve` lists them.
-API_NAMES = ("qoncrete", "monarc", "qore", "datacortex", "opengrid")
+API_NAMES = ("qoncrete", "monarc", "monarc-v1", "qore", "datacortex", "opengrid")
+
+
+def module_name(name: str) -> str:
+    """The Python package of API `name` (`monarc-v1` lives in `monarc_v1`)."""
+    return name.replace("-", "_")
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,10 @@ class ApiDefinition:
     # The seeded credentials a client needs, named as `apitwin conform <api>` takes them
     # (e.g. {"api_key": ...}), for the pytest plugin: credentials() -> dict.
     credentials: Callable[[], dict] | None = None
+    # An ASGI layer of the API's own around its Connexion app (inside the twin's middleware),
+    # for what the real service's framework answers before any route: e.g. Werkzeug's
+    # HTML 404, its slash redirects and automatic OPTIONS. wrap(app) -> app.
+    wrap: Callable[[Any], Any] | None = None
 
     @property
     def spec_path(self):
@@ -84,7 +93,7 @@ class Twin:
 
 
 def definition(name: str) -> ApiDefinition:
-    return importlib.import_module(f"apitwin.server.{name}").DEFINITION
+    return importlib.import_module(f"apitwin.server.{module_name(name)}").DEFINITION
 
 
 def available() -> list[str]:
@@ -92,9 +101,9 @@ def available() -> list[str]:
     names = []
     for name in API_NAMES:
         try:
-            module = importlib.import_module(f"apitwin.server.{name}")
+            module = importlib.import_module(f"apitwin.server.{module_name(name)}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"apitwin.server.{name}":
+            if exc.name != f"apitwin.server.{module_name(name)}":
                 raise
             continue
         if getattr(module, "DEFINITION", None) is not None:

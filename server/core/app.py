@@ -106,7 +106,8 @@ def build_app(twin: Twin, *, validate_responses: bool = False, quiet: bool = Tru
 
     twin.journal = Journal(definition.name, quiet=quiet)
     twin.reset()
-    return TwinMiddleware(app, twin, routes)
+    inner = definition.wrap(app) if definition.wrap else app
+    return TwinMiddleware(inner, twin, routes)
 
 
 def create(name: str, *, settings: dict | None = None, validate_responses: bool = False,

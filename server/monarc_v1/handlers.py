@@ -1,0 +1,167 @@
+"""MONARC Stats v1 operations: HTTP in, HTTP out. The rules live in backend.py.
+
+Each operation runs the real service's gates in its order: the MONARC User-Agent check
+(where the real one has it), the API key, then the body, then the logic.
+"""
+from __future__ import annotations
+
+import json
+
+from connexion import request
+from connexion.lifecycle import ConnexionResponse
+
+from apitwin.server.core.context import backend, raw_body
+from apitwin.server.core.errors import BadRequest, Conflict
+
+from . import output
+from .errors import BAD_REQUEST, NOT_JSON, NotJson
+from .values import jsonb_number
+
+JSON = "application/json"
+
+
+# -- reading the request ---------------------------------------------------------------------
+def _is_json() -> bool:
+    """Werkzeug's `is_json`: application/json or any application/...+json type."""
+    mimetype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return mimetype == JSON or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+def _parse(raw: bytes):
+    # JSONB's numbers come back as Python reads PostgreSQL's numeric: 1e2 is 100.
+    return json.loads(raw, parse_float=jsonb_number)
+
+
+def _get_json():
+    """Flask's `request.get_json()`: 415 unless JSON, 400 when unreadable."""
+    if not _is_json():
+        raise NotJson(NOT_JSON)
+    try:
+        return _parse(raw_body())
+    except (ValueError, RecursionError):
+        raise BadRequest(BAD_REQUEST) from None
+
+
+def _silent_json():
+    """Flask's `request.get_json(silent=True)`: the body, or None when absent or unreadable."""
+    if not _is_json():
+        return None
+    try:
+        return _parse(raw_body())
+    except (ValueError, RecursionError):
+        return None
+
+
+def _arguments_body():
+    """The JSON body a GET reads its arguments from (the real service crashes on an array
+    or a string there)."""
+    body = _silent_json()
+    if body is not None and not isinstance(body, dict):
+        raise BadRequest("The arguments must be sent as a JSON object in the request body.")
+    return body
+
+
+def _query_keys() -> list[str]:
+    return list(dict.fromkeys(key for key, _ in request.query_params.multi_items()))
+
+
+def _mask():
+    try:
+        return output.parse_mask(request.headers.get("x-fields"))
+    except output.MaskError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def _check_user_agent() -> None:
+    backend().check_user_agent(request.headers.get("user-agent", ""))
+
+
+def _caller() -> dict:
+    # The header's absence and its emptiness answer alike; its value arrives trimmed.
+    return backend().authenticate(request.headers.get("x-api-key"))
+
+
+# -- writing the answer ----------------------------------------------------------------------
+def _json(data, status: int = 200) -> ConnexionResponse:
+    return ConnexionResponse(status_code=status, body=output.restx_json(data), content_type=JSON)
+
+
+def _marshalled(data, model, status: int = 200) -> ConnexionResponse:
+    mask = _mask()
+    try:
+        return _json(output.marshal(data, model, mask), status)
+    except output.MaskError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def _empty(status: int, content_type: str | None = JSON) -> ConnexionResponse:
+    return ConnexionResponse(status_code=status, body=b"", content_type=content_type)
+
+
+def _stat(row: dict) -> dict:
+    return {"uuid": row["_id"], "anr": row["anr"], "type": row["type"], "date": row["date"], "data": row["data"]}
+
+
+def _client(doc: dict) -> dict:
+    return {"name": doc["name"], "token": doc["token"], "role": doc["role"],
+            "is_sharing_enabled": doc["is_sharing_enabled"]}
+
+
+# -- stats -----------------------------------------------------------------------------------
+async def list_stats():
+    _check_user_agent()
+    caller = _caller()
+    rows, metadata = backend().list_stats(caller, _arguments_body(), _query_keys())
+    return _marshalled({"metadata": metadata, "data": [_stat(r) for r in rows]}, output.STATS_LIST)
+
+
+async def create_stats():
+    _check_user_agent()
+    caller = _caller()
+    created, failed = backend().create_stats(caller, _get_json())
+    body = {"metadata": {"count": len(created), "offset": 0, "limit": 0}, "data": [_stat(r) for r in created]}
+    return _marshalled(body, output.STATS_LIST, 207 if failed else 201)
+
+
+async def get_anr_stats(anr):
+    _caller()
+    return _marshalled([_stat(r) for r in backend().stats_of_anr(anr)], output.STATS)
+
+
+async def delete_anr_stats(anr):
+    _caller()
+    backend().delete_anr(anr)
+    return _empty(204)
+
+
+async def get_processed():
+    _caller()
+    return _marshalled(backend().processed(_arguments_body(), _query_keys()), output.RESULT)
+
+
+async def list_processors():
+    return _json(backend().processor_list())
+
+
+# -- clients ---------------------------------------------------------------------------------
+async def get_me():
+    _check_user_agent()
+    return _marshalled(_client(_caller()), output.CLIENT)
+
+
+async def update_me():
+    _check_user_agent()
+    caller = _caller()
+    return _marshalled(_client(backend().update_sharing(caller, _get_json())), output.CLIENT, 201)
+
+
+async def create_client():
+    _check_user_agent()
+    caller = _caller()
+    try:
+        client = backend().create_client(caller, _silent_json(), _query_keys())
+    except Conflict:
+        return _empty(304, None)  # the real handler's body is lost: a 304 carries none
+    if client is None:
+        return _empty(204)  # registration closed
+    return _marshalled(_client(client), output.CLIENT, 201)

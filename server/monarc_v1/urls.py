@@ -1,0 +1,126 @@
+"""What Werkzeug's router answers before any MONARC code runs, as an ASGI layer.
+
+- a path no rule serves: Werkzeug's HTML 404 page (not JSON);
+- a path whose rule lacks the method: 405 (the API's JSON, with `Allow`);
+- a path without its trailing slash, when the slashed rule takes the method: a 308 to the
+  absolute slashed URL (query kept), with Werkzeug's "Redirecting..." page;
+- OPTIONS: Flask's automatic answer, 200 with an empty text/html body and `Allow`;
+- HEAD: the GET, without its body.
+The rules are the real service's; static segments win over `<anr>`, and a slash redirect
+to a static rule wins over `<anr>` too (`/stats/processed` redirects).
+"""
+from __future__ import annotations
+
+import re
+
+from starlette.datastructures import URL
+from starlette.responses import Response
+
+from apitwin.server.core.errors import to_response
+
+from . import errors
+
+ADMIN_PREFIX = "/__apitwin/"
+
+
+class Rule:
+    def __init__(self, path: str, methods: tuple[str, ...], allow: str) -> None:
+        self.path = path
+        self.dynamic = "<" in path
+        self.pattern = re.compile("^" + re.sub(r"<\w+>", "[^/]+", re.escape(path).replace(r"\<", "<").replace(r"\>", ">")) + "$", re.S)
+        # GET brings HEAD; Flask adds OPTIONS to every rule.
+        self.methods = set(methods) | ({"HEAD"} if "GET" in methods else set()) | {"OPTIONS"}
+        self.allow = allow  # in the order the real service sent it
+
+    def matches(self, path: str) -> bool:
+        return bool(self.pattern.match(path))
+
+
+RULES = (
+    Rule("/api/v1/stats/", ("GET", "POST"), "POST, HEAD, OPTIONS, GET"),
+    Rule("/api/v1/stats/processed/", ("GET",), "HEAD, OPTIONS, GET"),
+    Rule("/api/v1/stats/processed/list", ("GET",), "HEAD, OPTIONS, GET"),
+    Rule("/api/v1/client/", ("POST",), "POST, OPTIONS"),
+    Rule("/api/v1/client/me", ("GET", "PATCH"), "PATCH, HEAD, OPTIONS, GET"),
+    Rule("/api/v1/stats/<anr>", ("GET", "DELETE"), "DELETE, HEAD, OPTIONS, GET"),
+)
+
+
+def route(method: str, path: str):
+    """("serve", rule) | ("redirect", slashed path) | ("not_allowed", rule) | ("not_found", None)."""
+    not_allowed = None
+    for dynamic in (False, True):
+        rules = [r for r in RULES if r.dynamic == dynamic]
+        for rule in rules:
+            if rule.matches(path):
+                if method in rule.methods:
+                    return "serve", rule
+                not_allowed = not_allowed or rule
+        if not path.endswith("/"):
+            for rule in rules:
+                if rule.matches(path + "/") and method in rule.methods:
+                    return "redirect", path + "/"
+    if not_allowed is not None:
+        return "not_allowed", not_allowed
+    return "not_found", None
+
+
+def _escape(text: str) -> str:
+    """markupsafe's escape, as Werkzeug writes the redirect target into its page."""
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("'", "&#39;")):
+        text = text.replace(char, entity)
+    return text
+
+
+NOT_FOUND_PAGE = (
+    "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"
+    "<p>The requested URL was not found on the server. If you entered the URL manually please "
+    "check your spelling and try again.</p>\n"
+)
+HTML = "text/html; charset=utf-8"
+
+
+def redirect_page(location: str) -> str:
+    escaped = _escape(location)
+    return ("<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
+            "<p>You should be redirected automatically to the target URL: "
+            f'<a href="{escaped}">{escaped}</a>. If not, click the link.\n')
+
+
+def _html(body: str, status: int, headers: dict | None = None) -> Response:
+    return Response(body.encode(), status, headers=headers, media_type=HTML)
+
+
+def wrap(app):
+    async def werkzeug_router(scope, receive, send):
+        path = scope["path"]
+        if scope["type"] != "http" or path.startswith(ADMIN_PREFIX):
+            await app(scope, receive, send)
+            return
+        method = scope["method"]
+        outcome, target = route(method, path)
+        if outcome == "not_found":
+            await _html(NOT_FOUND_PAGE, 404)(scope, receive, send)
+        elif outcome == "redirect":
+            location = str(URL(scope=scope).replace(path=target))
+            await _html(redirect_page(location), 308, {"Location": location})(scope, receive, send)
+        elif outcome == "not_allowed":
+            answer = to_response(errors, 405, "", "method_not_allowed", headers={"Allow": target.allow})
+            response = Response(answer.body, 405, headers={"Allow": target.allow}, media_type=answer.mimetype)
+            await response(scope, receive, send)
+        elif method == "OPTIONS":
+            await _html("", 200, {"Allow": target.allow})(scope, receive, send)
+        elif method == "HEAD":
+            await app({**scope, "method": "GET"}, receive, _without_body(send))
+        else:
+            await app(scope, receive, send)
+
+    return werkzeug_router
+
+
+def _without_body(send):
+    async def send_head(message):
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+    return send_head
