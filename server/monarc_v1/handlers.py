@@ -77,8 +77,10 @@ def _check_user_agent() -> None:
 
 
 def _caller() -> dict:
-    # The header's absence and its emptiness answer alike; its value arrives trimmed.
-    return backend().authenticate(request.headers.get("x-api-key"))
+    # The header's absence and its emptiness answer alike; HTTP whitespace around the value
+    # is not part of it (gunicorn trims it before the service sees it).
+    value = request.headers.get("x-api-key")
+    return backend().authenticate(None if value is None else value.strip(" \t"))
 
 
 # -- writing the answer ----------------------------------------------------------------------
