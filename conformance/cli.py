@@ -52,10 +52,16 @@ def _parser(api: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def env_prefix(api: str) -> str:
+    """APITWIN_<API>: `monarc-v1` reads APITWIN_MONARC_V1_... (a dash is no shell name)."""
+    return "APITWIN_" + api.upper().replace("-", "_")
+
+
 def _settings(args, api: str, names: list[str]) -> dict:
     """Option values: command line, then APITWIN_<API>_<NAME>, then the config file."""
     file_values: dict = {}
-    config_path = args.config or os.environ.get(f"APITWIN_{api.upper()}_CONFIG")
+    prefix = env_prefix(api)
+    config_path = args.config or os.environ.get(f"{prefix}_CONFIG")
     if config_path:
         try:
             with open(config_path, "rb") as f:
@@ -66,7 +72,7 @@ def _settings(args, api: str, names: list[str]) -> dict:
     for name in names:
         value = getattr(args, name, None)
         if value is None:
-            value = os.environ.get(f"APITWIN_{api.upper()}_{name.upper()}")
+            value = os.environ.get(f"{prefix}_{name.upper()}")
         if value is None:
             value = file_values.get(name, file_values.get(name.replace("_", "-")))
         values[name] = value
@@ -103,13 +109,13 @@ def parse(argv: list[str]) -> Options:
                                    "scenarios_only", "junit", "report_dir", *cred_names])
     base_url = values["base_url"]
     if not base_url:
-        raise _BadArgs(f"--base-url is required (or APITWIN_{api.upper()}_BASE_URL)")
+        raise _BadArgs(f"--base-url is required (or {env_prefix(api)}_BASE_URL)")
     if not str(base_url).startswith(("http://", "https://")):
         raise _BadArgs(f"--base-url must be an http:// or https:// URL, got {base_url!r}")
     creds = {name: values[name] for name in cred_names}
     missing = profile.missing_credentials(creds)
     if missing:
-        raise _BadArgs(f"{api}: {missing} (options, APITWIN_{api.upper()}_* variables or --config)")
+        raise _BadArgs(f"{api}: {missing} (options, {env_prefix(api)}_* variables or --config)")
     return Options(
         api=api, base_url=str(base_url).rstrip("/"), creds=creds,
         read_only=_flag(values["read_only"]), strict=_flag(values["strict"]),

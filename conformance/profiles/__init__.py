@@ -146,11 +146,11 @@ class Profile:
 
 
 def names() -> list[str]:
-    """The APIs with a profile."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    """The APIs with a profile (module `monarc_v1` is API `monarc-v1`)."""
+    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
 def get(name: str) -> Profile:
     if name not in names():
         raise KeyError(name)
-    return importlib.import_module(f"{__name__}.{name}").PROFILE
+    return importlib.import_module(f"{__name__}.{name.replace('-', '_')}").PROFILE

@@ -18,7 +18,7 @@ from apitwin.server.core.store import DuplicateKey
 from . import arguments, processors
 from .errors import NotAdmin, Refused, UpgradeRequired
 from .reqparse import parse_args
-from .values import has_nul, jsonb, months_before, pg_date, pg_timestamp, pg_uuid, pg_varchar
+from .values import jsonb, months_before, pg_date, pg_timestamp, pg_uuid, pg_varchar, unstorable
 
 ROLE_USER, ROLE_ADMIN = 1, 2
 MINIMUM_MONARC = Version("2.10.2")
@@ -27,6 +27,11 @@ STAT_KEYS = ("uuid", "anr", "type", "date", "data", "created_at")
 REQUIRED_STAT_KEYS = ("anr", "type", "date")
 MAX_NAME = 100
 PG_BIGINT = 2**63 - 1
+
+
+def _decoded(rows: list[dict]) -> list[dict]:
+    """Stored stats with their `data` read back from its JSON text."""
+    return [{**row, "data": json.loads(row["data"])} for row in rows]
 
 
 class StatsBackend:
@@ -80,7 +85,7 @@ class StatsBackend:
             query["anr"] = {"$in": anrs}
         if args["get_last"]:
             rows = self._last_per_anr(self.stats.find(query))
-            return rows, {"count": len(rows), "offset": 0, "limit": 0}
+            return _decoded(rows), {"count": len(rows), "offset": 0, "limit": 0}
         today = self.today()
         date_from = args["date_from"] or months_before(today, 3)
         date_to = args["date_to"] or today
@@ -90,7 +95,7 @@ class StatsBackend:
             rows = [] if not limit else self.stats.find(query, skip=offset or 0, limit=limit)
         else:
             rows = self.stats.find(query)
-        return rows, {"count": len(rows), "offset": offset, "limit": limit}
+        return _decoded(rows), {"count": len(rows), "offset": offset, "limit": limit}
 
     @staticmethod
     def _anr_filter(anrs) -> list[str] | None:
@@ -128,7 +133,7 @@ class StatsBackend:
             created.append(row)
         for row in created:
             self.stats.insert(row)
-        return created, failed
+        return _decoded(created), failed
 
     @staticmethod
     def _batch(items) -> list:
@@ -157,15 +162,18 @@ class StatsBackend:
                 except ValueError as exc:
                     raise Invalid("item", {f"{index}.{key}": str(exc)}) from None
         data = item.get("data", {})
-        if has_nul(data):
-            raise Invalid("item", {f"{index}.data": "JSONB cannot hold the NUL character (\\u0000)."})
-        row["data"] = jsonb(data)
+        for key in ("type", "data"):
+            why = unstorable(row.get(key) if key == "type" else data)
+            if why:
+                raise Invalid("item", {f"{index}.{key}": f"PostgreSQL refuses it: {why}."})
+        # Kept as JSON text: JSONB holds numbers of any size, which the store's BSON cannot.
+        row["data"] = json.dumps(jsonb(data))
         row["_id"] = row.pop("uuid", None) or str(uuid.uuid4())
         return None if missing else row
 
     def stats_of_anr(self, anr: str) -> list[dict]:
         """Every client's stats of one ANR, all types and dates."""
-        return self.stats.find({"anr": self._path_anr(anr, "The ANR must be a UUID.")})
+        return _decoded(self.stats.find({"anr": self._path_anr(anr, "The ANR must be a UUID.")}))
 
     def delete_anr(self, anr: str) -> int:
         """Deletes every client's stats of one ANR."""
@@ -193,7 +201,7 @@ class StatsBackend:
         if anrs is not None:
             query["anr"] = {"$in": anrs}
         # `local_stats_only` keeps the stats of local clients: every client here is local.
-        rows = [{"date": date.fromisoformat(row["date"]), "data": row["data"]} for row in self.stats.find(query)]
+        rows = [{"date": date.fromisoformat(row["date"]), "data": row["data"]} for row in _decoded(self.stats.find(query))]
         data = []
         if rows:
             try:
@@ -235,8 +243,9 @@ class StatsBackend:
                                                  f"to create. At most {MAX_NAME} characters (the real service answers 500)."})
         return self.add_client(args["name"], args["token"], args["is_sharing_enabled"])
 
-    def add_client(self, name, token, is_sharing_enabled, role: int = ROLE_USER, _id: int | None = None) -> dict:
-        doc = {"_id": _id or self._next_client_id(), "uuid": str(uuid.uuid4()), "name": name, "token": token,
+    def add_client(self, name, token, is_sharing_enabled, role: int = ROLE_USER, _id: int | None = None,
+                   _uuid: str | None = None) -> dict:
+        doc = {"_id": _id or self._next_client_id(), "uuid": _uuid or str(uuid.uuid4()), "name": name, "token": token,
                "role": role, "local": True, "is_sharing_enabled": is_sharing_enabled, "is_active": True,
                "created_at": self.clock.now(), "last_seen": self.clock.now()}
         try:
@@ -254,7 +263,7 @@ class StatsBackend:
         for client in json.loads((folder / "clients.json").read_text()):
             role = ROLE_ADMIN if client["role"] == "admin" else ROLE_USER
             clients[client["name"]] = self.add_client(client["name"], client["token"], client["is_sharing_enabled"],
-                                                      role, _id=client["id"])
+                                                      role, _id=client["id"], _uuid=client["uuid"])
         today = self.today()
         batches: dict[str, list] = {}
         for stat in json.loads((folder / "stats.json").read_text()):

@@ -15,6 +15,7 @@ from apitwin.server.core.errors import BadRequest, Conflict
 
 from . import output
 from .errors import BAD_REQUEST, NOT_JSON, NotJson
+from .urls import is_json
 from .values import jsonb_number
 
 JSON = "application/json"
@@ -22,9 +23,7 @@ JSON = "application/json"
 
 # -- reading the request ---------------------------------------------------------------------
 def _is_json() -> bool:
-    """Werkzeug's `is_json`: application/json or any application/...+json type."""
-    mimetype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return mimetype == JSON or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+    return is_json(request.headers.get("content-type", ""))
 
 
 def _parse(raw: bytes):

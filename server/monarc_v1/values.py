@@ -3,6 +3,7 @@ PostgreSQL's casts for what a batch stores (dates, UUIDs, JSONB)."""
 from __future__ import annotations
 
 import calendar
+import math
 import re
 import uuid
 from datetime import date, datetime, timedelta
@@ -133,12 +134,19 @@ def jsonb_number(text: str):
     return int(number) if number.as_tuple().exponent >= 0 else float(text)
 
 
-def has_nul(value) -> bool:
-    """JSONB refuses the NUL character (\\u0000) in its text."""
+def unstorable(value) -> str | None:
+    """Why PostgreSQL would refuse this JSON (None when it takes it): text holding NUL or a lone
+    UTF-16 surrogate, or a number that is not finite."""
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return "text cannot hold the NUL character (\\u0000)"
+        if any("\ud800" <= char <= "\udfff" for char in value):
+            return "text cannot hold a lone UTF-16 surrogate"
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "JSON numbers are finite (NaN and Infinity are not JSON)"
     if isinstance(value, dict):
-        return any("\x00" in key or has_nul(item) for key, item in value.items())
+        return next((why for key, item in value.items() for why in (unstorable(key), unstorable(item)) if why), None)
     if isinstance(value, list):
-        return any(has_nul(item) for item in value)
-    return False
+        return next((why for item in value for why in [unstorable(item)] if why), None)
+    return None

@@ -1,0 +1,111 @@
+"""The conformance kit against MONARC Stats v1: it passes the stand-in, touches nothing it
+did not create, and names a planted fault."""
+from __future__ import annotations
+
+import pytest
+
+from apitwin.server.core.api import available
+from apitwin.server.core.app import create
+from conformance_helpers import conform_output, failing_run, serving
+
+pytestmark = pytest.mark.skipif("monarc-v1" not in available(), reason="the MONARC v1 twin is not there")
+
+KEY = "cases-v1-token-5b7d9f1a3c5e7a9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c"
+FAST = ["--max-examples", "5", "--stateful-steps", "5"]
+
+
+def run_kit(capsys, base_url, *extra, key=KEY):
+    return conform_output(capsys, ["monarc-v1", "--base-url", base_url, "--api-key", key, *extra])
+
+
+def clients(twin) -> list[dict]:
+    """The clients, less `last_seen` (every authenticated request sets it)."""
+    return [{k: v for k, v in c.items() if k != "last_seen"} for c in twin.store["clients"].scan()]
+
+
+def stats_by_anr(twin) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for row in twin.store["stats"].scan():
+        out.setdefault(row["anr"], []).append(row["_id"])
+    return out
+
+
+def test_passes_against_the_stand_in_and_deletes_only_what_it_created(capsys, tmp_path):
+    twin, app = create("monarc-v1")
+    before = stats_by_anr(twin)
+    clients_before = clients(twin)
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url, "--max-examples", "10", "--report-dir", str(tmp_path / "report"))
+    assert code == 0, out[-4000:]
+    assert "PASSED" in out and "FAILURES" not in out
+    for label in ("GET /api/v1/stats/", "POST /api/v1/stats/", "GET /api/v1/stats/processed/",
+                  "GET /api/v1/stats/{anr}", "GET /api/v1/client/me", "GET /api/v1/stats/processed/list"):
+        row = next(line for line in out.splitlines() if line.startswith(label + " "))
+        cases, checks, failed, score = row[len(label):].split()
+        assert int(checks) > 0 and failed == "0" and score == "100.0%", row
+    for name in ("created_is_listed_and_equal", "processors_compute", "failed_items_give_207", "paging_adds_up"):
+        assert next(line for line in out.splitlines() if line.startswith(name + " ")).split()[1] == "passed"
+    # Every seeded stat is still there, and no stat the run created is left behind.
+    assert stats_by_anr(twin) == before
+    assert clients(twin) == clients_before
+    assert "0 left" in out
+    assert KEY not in (tmp_path / "report" / "report.html").read_text() and KEY not in out
+
+
+def test_read_only_changes_nothing(capsys):
+    twin, app = create("monarc-v1")
+    stats, clients_before = twin.store["stats"].all(), clients(twin)
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url, "--read-only", *FAST)
+    assert code == 0, out[-4000:]
+    assert twin.store["stats"].all() == stats
+    assert clients(twin) == clients_before
+
+
+def test_an_anr_shared_with_another_client_is_left_alone(capsys, monkeypatch):
+    twin, app = create("monarc-v1")
+    seeded = "aaaaaaaa-0000-4000-8000-000000000001"
+    # Make Schemathesis' example batch land in a seeded ANR: the clean-up must not delete it.
+    original = twin.backend.create_stats
+
+    def into_seeded(caller, items):
+        if isinstance(items, list):
+            items = [{**i, "anr": seeded} if isinstance(i, dict) and "anr" in i else i for i in items]
+        return original(caller, items)
+
+    monkeypatch.setattr(twin.backend, "create_stats", into_seeded)
+    seeded_before = {r["_id"] for r in twin.store["stats"].scan() if r["anr"] == seeded}
+    with serving(app) as url:
+        code, out, _ = run_kit(capsys, url, "--scenarios-only")
+    remaining = {r["_id"] for r in twin.store["stats"].scan() if r["anr"] == seeded}
+    assert seeded_before <= remaining
+    assert "(deletion failed)" in out
+
+
+def test_a_wrong_metadata_type_is_named(capsys):
+    _, app = create("monarc-v1")
+
+    def ints(status, body):
+        if isinstance(body, dict) and isinstance(body.get("metadata"), dict):
+            body["metadata"] = {k: int(v) for k, v in body["metadata"].items()}
+        return status, body, None
+
+    from conformance_helpers import rewrite_json
+    out, failures = failing_run(run_kit, capsys, rewrite_json(app, "/api/v1/stats/", "GET", ints), *FAST)
+    assert "metadata count, offset, limit not strings" in failures
+
+
+def test_a_refused_key_stops_the_run(capsys):
+    _, app = create("monarc-v1")
+    with serving(app) as url:
+        code, _, err = run_kit(capsys, url, key="not-a-key")
+    assert code == 2
+    assert "login refused" in err
+
+
+def test_credentials_from_the_environment(capsys, monkeypatch):
+    _, app = create("monarc-v1")
+    monkeypatch.setenv("APITWIN_MONARC_V1_API_KEY", KEY)
+    with serving(app) as url:
+        code, out, _ = conform_output(capsys, ["monarc-v1", "--base-url", url, "--read-only", "--scenarios-only"])
+    assert code == 0, out[-3000:]
