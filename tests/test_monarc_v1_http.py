@@ -207,7 +207,7 @@ def test_stats_of_an_anr_and_processed_have_no_user_agent_gate(client, path):
 
 # -- admin API and start-up ------------------------------------------------------------------------
 def test_the_startup_table_lists_the_three_seeded_clients(twin):
-    assert twin.accounts() == [f"X-API-KEY {ADMIN} (admin, admin)", f"X-API-KEY {CASES} (CASES)",
+    assert twin.accounts() == [f"X-API-KEY {ADMIN} (admin: admin role)", f"X-API-KEY {CASES} (CASES)",
                                f"X-API-KEY {ACME} (ACME)"]
 
 

@@ -276,7 +276,7 @@ class StatsBackend:
 
     def accounts(self) -> list[str]:
         rows = sorted(self.clients.scan(), key=lambda c: c["_id"])
-        return [f"X-API-KEY {c['token']} ({c['name']}{', admin' if c['role'] == ROLE_ADMIN else ''})" for c in rows]
+        return [f"X-API-KEY {c['token']} ({c['name']}{': admin role' if c['role'] == ROLE_ADMIN else ''})" for c in rows]
 
     def summary(self) -> dict:
         counts: dict = {}
