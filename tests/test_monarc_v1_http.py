@@ -216,3 +216,9 @@ def test_reset_brings_the_fixtures_back(client, twin):
     assert client.post("/__apitwin/reset").status_code in (200, 204)
     r = client.get("/api/v1/stats/aaaaaaaa-0000-4000-8000-000000000001", headers=key())
     assert len(r.json()) == 45
+
+
+@pytest.mark.parametrize("method,path", [("GET", ME), ("GET", "/api/v1/nothing"), ("OPTIONS", STATS), ("PUT", STATS)])
+def test_every_answer_varies_on_cookie(client, method, path):
+    # Flask's session interface marks every answer, though no cookie is ever set.
+    assert client.request(method, path, headers=key()).headers["vary"] == "Cookie"

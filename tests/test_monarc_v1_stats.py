@@ -382,3 +382,43 @@ def test_delete_of_a_non_uuid_anr_is_a_400(client):
     r = client.delete(f"{STATS}zzz", headers=key())
     assert r.status_code == 400
     assert r.content == restx({"Error": "Impossible to delete the stats: the ANR must be a UUID."})
+
+
+@pytest.mark.parametrize("sent,stored", [
+    ("2026/11/20", "2026-11-20"), ("2026.11.20", "2026-11-20"), ("11-20-2026", "2026-11-20"),
+    ("20261120", "2026-11-20"), ("Nov 20 2026", "2026-11-20"), ("20 November 2026", "2026-11-20"),
+    ("2026-Nov-20", "2026-11-20"), ("Sept 3 2026", "2026-09-03"), ("J2461000", "2025-11-20"),
+    ("epoch", "1970-01-01"), ("today", "2026-12-01"), ("yesterday", "2026-11-30"), (" 2026-11-20 ", "2026-11-20"),
+])
+def test_dates_are_read_as_postgresql_casts_text(client, sent, stored):
+    r = client.post(STATS, headers=key(), json=[stat(anr=NEW_ANR, date=sent)])
+    assert r.status_code == 201
+    assert r.json()["data"][0]["date"] == stored
+
+
+@pytest.mark.parametrize("sent,stored", [
+    (True, "true"), (False, "false"), (1.5, "1.5"), ([1], "{1}"), (["a", "b c"], '{a,"b c"}'),
+    ([True, False], "{t,f}"), ([], "{}"), (["NULL", 'x"y'], '{"NULL","x\\"y"}'),
+])
+def test_a_type_that_is_not_text_is_stored_as_postgresql_writes_it(client, sent, stored):
+    r = client.post(STATS, headers=key(), json=[stat(anr=NEW_ANR, type=sent)])
+    assert r.status_code == 201
+    assert r.json()["data"][0]["type"] == stored
+
+
+@pytest.mark.parametrize("item,field", [
+    (stat(type={"a": 1}), "0.type"), (stat(type=[1, "a"]), "0.type"), (stat(type=[[1]]), "0.type"),
+    (stat(date="Novemb 3 2026"), "0.date"), (stat(data={"a": "\u0000"}), "0.data"),
+])
+def test_what_postgresql_refuses_is_a_400(client, item, field):
+    # The real service answers 500 here.
+    r = client.post(STATS, headers=key(), json=[item])
+    assert r.status_code == 400
+    assert list(r.json()["errors"]) == [field]
+
+
+def test_numbers_of_any_size_are_kept_and_exponents_read_as_jsonb_does(client):
+    content = b'[{"anr": "%s", "type": "risk", "date": "2026-11-30", "data": {"big": 123456789012345678901234567890, "e": 1e2, "f": 1.50}}]' % NEW_ANR.encode()
+    r = client.post(STATS, headers=key(**{"Content-Type": JSON}), content=content)
+    assert r.status_code == 201
+    assert b'"data": {"e": 100, "f": 1.5, "big": 123456789012345678901234567890}' in r.content

@@ -22,5 +22,7 @@ DEFINITION = ApiDefinition(
     # Registration is closed by default, as in the real service's production config.
     settings={"client_registration_open": False},
     adapt_spec=_adapt_spec,
+    # Flask's session interface marks every answer (no cookie is ever set).
+    response_headers={"Vary": "Cookie"},
     wrap=urls.wrap,
 )
