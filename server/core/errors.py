@@ -76,7 +76,8 @@ def json_body(data: Any) -> bytes:
 def to_response(api_errors, status: int, message: str, kind: str, details: Any = None,
                 headers: dict | None = None) -> ConnexionResponse:
     status, body = api_errors.shape(status, message, kind, details)
-    content = body if isinstance(body, (bytes, str)) else json_body(body)
+    # An API may write its JSON its own way (`render(body) -> bytes`, e.g. Flask-RESTX's spacing).
+    content = body if isinstance(body, (bytes, str)) else getattr(api_errors, "render", json_body)(body)
     mimetype = "text/plain" if isinstance(body, str) else "application/json"
     return ConnexionResponse(status_code=status, body=content, mimetype=mimetype, headers=headers or {})
 

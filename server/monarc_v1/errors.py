@@ -45,12 +45,11 @@ class UpgradeRequired(DomainError):
     kind = "upgrade_required"
 
 
-def shape(status: int, message: str, kind: str, details=None) -> tuple[int, bytes]:
-    status, body = _answer(status, message, kind, details)
-    return status, restx_json(body)
+# The core writes every error body with it: Flask-RESTX's JSON.
+render = restx_json
 
 
-def _answer(status: int, message: str, kind: str, details) -> tuple[int, dict]:
+def shape(status: int, message: str, kind: str, details=None) -> tuple[int, dict]:
     if kind == "invalid":
         return 400, {"errors": details or {}, "message": INVALID}
     if kind in ("unauthorized", "forbidden"):
