@@ -2,8 +2,17 @@
 User-Agent gate, as the real service (Flask-RESTX on Werkzeug) answers them."""
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
 import pytest
 
+from apitwin.server.core.api import available, definition
+from conformance_helpers import free_port
 from monarc_v1_helpers import (ACME, ADMIN, CASES, JSON, ME, PROCESSED, STATS, client, get_json, key,  # noqa: F401
                                restx, twin, v1)
 
@@ -222,3 +231,35 @@ def test_reset_brings_the_fixtures_back(client, twin):
 def test_every_answer_varies_on_cookie(client, method, path):
     # Flask's session interface marks every answer, though no cookie is ever set.
     assert client.request(method, path, headers=key()).headers["vary"] == "Cookie"
+
+
+# -- served by `apitwin serve` -------------------------------------------------------------------
+def test_apitwin_serve_lists_it_after_monarc_on_port_5001():
+    names = available()
+    assert names[names.index("monarc") + 1] == "monarc-v1"
+    assert definition("monarc-v1").default_port == 5001
+
+
+def test_apitwin_serve_monarc_v1_with_registration_opened_by_a_setting():
+    port = free_port()
+    apitwin = Path(sys.executable).with_name("apitwin")
+    proc = subprocess.Popen([str(apitwin), "serve", "monarc-v1", "--port", str(port),
+                             "--set", "monarc-v1.client_registration_open=true"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                r = httpx.post(f"http://127.0.0.1:{port}/api/v1/client/", headers={"X-API-KEY": ADMIN},
+                               json={"name": "clientC", "is_sharing_enabled": True, "token": "TOKENC"})
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        assert r.status_code == 201
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert out.splitlines()[2].startswith(f"monarc-v1   http://127.0.0.1:{port}")
+    assert f"X-API-KEY {CASES} (CASES)" in out
