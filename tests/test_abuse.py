@@ -27,6 +27,7 @@ from conftest import make_client
 AUTH = {
     "qoncrete": {"headers": {}, "params": {"token": "97b8a203-f4ca-4832-8469-d2188e4c4871"}},
     "monarc": {"headers": {"X-API-KEY": "SylsDTZTBk2zAkg016vW_aCuO1XQDXPsxrLuI1TG7z5sYvUfRlVf5R4g6kDnLI_o-c5iqrswrWzPANDKXmtV7Q"}},
+    "monarc-v1": {"headers": {"X-API-KEY": "cases-v1-token-5b7d9f1a3c5e7a9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c"}},
     "qore": {"headers": {"Authorization": "Bearer 1|qoreAliceDemoToken0000000000000000000000"}},
     "datacortex": {"headers": {"Cookie": "session_key=dcsession-carol-0000000000000000000000003"}},
 }
