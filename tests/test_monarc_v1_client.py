@@ -115,3 +115,15 @@ def test_registration_arguments_are_checked_before_the_permission(client, body, 
     r = client.post(CLIENTS, headers=key(CASES), json=body)
     assert r.status_code == 400
     assert r.content == restx(expected)
+
+
+@pytest.mark.parametrize("body,shown", [
+    ({"name": "", "is_sharing_enabled": 0, "token": "T1"}, {"name": "", "token": "T1", "role": "1", "is_sharing_enabled": False}),
+    ({"name": None, "is_sharing_enabled": "no", "token": ""}, {"name": None, "token": "", "role": "1", "is_sharing_enabled": True}),
+])
+def test_registration_reads_values_as_python_does(body, shown):
+    # `is_sharing_enabled` goes through Python's bool(): any non-empty string is true.
+    _, client = make_twin(client_registration_open=True)
+    r = client.post(CLIENTS, headers=key(ADMIN), json=body)
+    assert r.status_code == 201
+    assert r.content == restx(shown)
