@@ -263,3 +263,9 @@ def test_apitwin_serve_monarc_v1_with_registration_opened_by_a_setting():
     assert proc.returncode == 0
     assert out.splitlines()[2].startswith(f"monarc-v1   http://127.0.0.1:{port}")
     assert f"X-API-KEY {CASES} (CASES)" in out
+
+
+def test_the_declared_credentials_are_the_seeded_clients(client):
+    credentials = definition("monarc-v1").credentials()
+    names = {name: client.get(ME, headers=key(token)).json()["name"] for name, token in credentials.items()}
+    assert names == {"api_key": "CASES", "other_api_key": "ACME", "admin_api_key": "admin"}

@@ -1,5 +1,9 @@
 """MONARC Stats API v1 (`/api/v1`): the generation the MONARC application calls."""
+import json
+
+from apitwin import FIXTURES_DIR
 from apitwin.server.core.api import ApiDefinition
+from apitwin.server.core.settings import Setting
 
 from . import errors, urls
 from .backend import StatsBackend
@@ -11,6 +15,12 @@ def _adapt_spec(spec: dict, settings: dict) -> dict:
     return spec
 
 
+def _credentials() -> dict:
+    clients = json.loads((FIXTURES_DIR / "monarc_v1" / "clients.json").read_text(encoding="utf-8"))
+    tokens = {client["name"]: client["token"] for client in clients}
+    return {"api_key": tokens["CASES"], "other_api_key": tokens["ACME"], "admin_api_key": tokens["admin"]}
+
+
 DEFINITION = ApiDefinition(
     name="monarc-v1",
     title="MONARC Stats API v1",
@@ -19,8 +29,12 @@ DEFINITION = ApiDefinition(
     errors=errors,
     handlers="apitwin.server.monarc_v1.handlers",
     validate_requests=False,
-    # Registration is closed by default, as in the real service's production config.
-    settings={"client_registration_open": False},
+    settings=(
+        Setting("client_registration_open", bool, False,
+                "let an admin client register clients (the service's CLIENT_REGISTRATION_OPEN; "
+                "closed, as in its production config)"),
+    ),
+    credentials=_credentials,
     adapt_spec=_adapt_spec,
     # Flask's session interface marks every answer (no cookie is ever set).
     response_headers={"Vary": "Cookie"},
