@@ -26,6 +26,7 @@ QONCRETE_REPORT = "433e40f7-5d44-4363-96ad-517670fead31"
 QONCRETE_MASTER = "97b8a203-f4ca-4832-8469-d2188e4c4871"
 QONCRETE_WRITE = "5d0f3a6b-2c41-4e8a-9b7d-6e1f0a2b3c4d"
 QORE_TOKEN = "1|qoreAliceDemoToken0000000000000000000000"
+MONARC_V1_KEY = "cases-v1-token-5b7d9f1a3c5e7a9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c"
 DATACORTEX_SESSION = "dcsession-carol-0000000000000000000000003"
 DATACORTEX_APP_KEY = "acme-spaceminer-3f9c2a7e51d04b8e"
 
@@ -42,6 +43,24 @@ def monarc_traffic(c) -> int:
     assert c.get("/api/v2/organizations/", headers={**h, "Content-Type": "application/json"}).status_code == 200
     assert c.get("/api/v2/organizations/CASES/", headers=h).status_code == 200
     assert c.get("/api/v2/stats/000000000000000000000000/", headers=h).status_code == 404
+    return 6
+
+
+def monarc_v1_traffic(c) -> int:
+    """MONARC's own calls (zm-client's StatsApiProvider): GET arguments in a JSON body."""
+    h = {"X-API-KEY": MONARC_V1_KEY, "User-Agent": "MONARC/2.13.3"}
+    anr = "aaaaaaaa-0000-4000-8000-000000000001"
+    listed = c.request("GET", "/api/v1/stats/", json={"type": "risk", "get_last": True, "anrs": [anr]}, headers=h)
+    assert listed.status_code == 200, listed.text
+    processed = c.request("GET", "/api/v1/stats/processed/", headers=h,
+                          json={"type": "threat", "processor": "threat_average_on_date", "processor_params": {}})
+    assert processed.status_code == 200, processed.text
+    sent = c.post("/api/v1/stats/", json=[{"anr": "cccccccc-0000-4000-8000-000000000001", "type": "risk",
+                                          "date": "2026-11-30", "data": {}}], headers=h)
+    assert sent.status_code == 201, sent.text
+    assert c.delete("/api/v1/stats/cccccccc-0000-4000-8000-000000000001", headers=h).status_code == 204
+    assert c.get("/api/v1/client/me", headers=h).status_code == 200
+    assert c.patch("/api/v1/client/me", json={"is_sharing_enabled": True}, headers=h).status_code == 201
     return 6
 
 
@@ -97,7 +116,7 @@ def opengrid_traffic(c) -> int:
     return 6
 
 
-TRAFFIC = {"monarc": monarc_traffic, "qoncrete": qoncrete_traffic, "qore": qore_traffic,
+TRAFFIC = {"monarc": monarc_traffic, "monarc-v1": monarc_v1_traffic, "qoncrete": qoncrete_traffic, "qore": qore_traffic,
            "datacortex": datacortex_traffic, "opengrid": opengrid_traffic}
 
 
