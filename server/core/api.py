@@ -36,6 +36,14 @@ class ApiDefinition:
     validate_requests: bool = True
     # Answer `/path` with a 308 to `/path/` when only the slashed route exists.
     redirect_slashes: bool = False
+    # The body and content type of that redirect, given its Location (None: no body).
+    redirect_page: Callable[[str], tuple[str, str]] | None = None
+    # The methods a route's `Allow` header names, given those its contract serves (a
+    # framework may add HEAD and OPTIONS, in an order of its own). None: the contract's.
+    allow: Callable[[list[str]], list[str]] | None = None
+    # OPTIONS on a served path answers 200 with `Allow` and an empty body of this content
+    # type, before auth, as Flask does. None: OPTIONS is routed like any other method.
+    options_content_type: str | None = None
     # Settings a user may change (`--set`, `--no-auth`, config file): `Setting`s with their
     # type, default and help (the common ones, e.g. `cors`, are added by the core).
     settings: tuple[Setting, ...] = ()

@@ -74,7 +74,7 @@ def build_app(twin: Twin, *, validate_responses: bool = False, quiet: bool = Tru
     definition = twin.definition
     spec = served_spec(definition, twin.settings)
     admin_spec = load_admin_spec()
-    routes = RouteTable(spec, admin_spec)
+    routes = RouteTable(spec, admin_spec, allow=definition.allow)
 
     app = connexion.AsyncApp(f"apitwin.{definition.name}", middlewares=_middlewares(validate_responses))
     # Both APIs share the base path "": Connexion then hands a request no route of the

@@ -75,11 +75,15 @@ def json_body(data: Any) -> bytes:
 
 def to_response(api_errors, status: int, message: str, kind: str, details: Any = None,
                 headers: dict | None = None) -> ConnexionResponse:
-    status, body = api_errors.shape(status, message, kind, details)
+    """The API's answer for an error. `shape` gives (status, body) or (status, body,
+    headers): its headers win over `headers`, and a `Content-Type` among them sets the
+    body's type (else a `str` body is text/plain, anything else JSON)."""
+    status, body, *own = api_errors.shape(status, message, kind, details)
+    headers = {**(headers or {}), **(own[0] if own else {})}
     # An API may write its JSON its own way (`render(body) -> bytes`, e.g. Flask-RESTX's spacing).
     content = body if isinstance(body, (bytes, str)) else getattr(api_errors, "render", json_body)(body)
-    mimetype = "text/plain" if isinstance(body, str) else "application/json"
-    return ConnexionResponse(status_code=status, body=content, mimetype=mimetype, headers=headers or {})
+    mimetype = headers.pop("Content-Type", None) or ("text/plain" if isinstance(body, str) else "application/json")
+    return ConnexionResponse(status_code=status, body=content, mimetype=mimetype, headers=headers)
 
 
 def install(app, api_errors, routes) -> None:

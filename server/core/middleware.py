@@ -1,4 +1,4 @@
-"""The outermost layer of every API's app: context, journal, guard, slashes, body.
+"""The outermost layer of every API's app: context, journal, guard, slashes, OPTIONS, body.
 
 It wraps the whole Connexion app, so it sees the final status of every answer,
 including errors, and can refuse a request before Connexion's router and parsers see it.
@@ -62,7 +62,7 @@ class TwinMiddleware:
                 or self._deep_query(scope)
             if early is None:
                 receive, early = await self._read_body(scope, receive)
-            early = early or self._redirect(scope)
+            early = early or self._redirect(scope) or self._options(scope)
             if early is not None:
                 await early(scope, receive, send_recording)
             else:
@@ -134,9 +134,23 @@ class TwinMiddleware:
         if not self.twin.definition.redirect_slashes or path.endswith("/"):
             return None
         if self.routes.match(path) is None and self.routes.match(path + "/") is not None:
-            url = URL(scope=scope)
-            return RedirectResponse(str(url.replace(path=path + "/")), status_code=308)
+            location = str(URL(scope=scope).replace(path=path + "/"))
+            page = self.twin.definition.redirect_page
+            if page is None:
+                return RedirectResponse(location, status_code=308)
+            body, content_type = page(location)
+            return Response(body, 308, {"Location": location}, content_type)
         return None
+
+    def _options(self, scope):
+        """OPTIONS answered for every served path, for APIs whose framework does so."""
+        content_type = self.twin.definition.options_content_type
+        if content_type is None or scope["method"] != "OPTIONS" or scope["path"].startswith(ADMIN_PREFIX):
+            return None
+        allowed = self.routes.allowed(scope["path"])
+        if not allowed:
+            return None
+        return Response(b"", 200, {"Allow": ", ".join(allowed)}, content_type)
 
     async def _read_body(self, scope, receive):
         """Reads the whole body once: kept raw for handlers (`context.raw_body`), refused

@@ -28,7 +28,9 @@ def _pattern(path: str) -> re.Pattern:
 
 
 class RouteTable:
-    def __init__(self, *specs: dict) -> None:
+    def __init__(self, *specs: dict, allow=None) -> None:
+        """`allow(methods)`: the Allow header's methods for a route serving `methods`."""
+        self._allow = allow
         self._routes: list[_Route] = []
         for spec in specs:
             for path, item in (spec.get("paths") or {}).items():
@@ -55,4 +57,8 @@ class RouteTable:
         return route is not None and method in route.any_origin
 
     def allowed(self, path: str) -> list[str]:
-        return self.match(path) or []
+        """The methods the `Allow` header of `path` names (none for an unknown path)."""
+        methods = self.match(path)
+        if not methods:
+            return []
+        return self._allow(methods) if self._allow else methods

@@ -5,12 +5,13 @@ from apitwin import FIXTURES_DIR
 from apitwin.server.core.api import ApiDefinition
 from apitwin.server.core.settings import Setting
 
-from . import errors
+from . import answers, errors
 from .backend import MonarcBackend
 
 
 def _adapt_spec(spec: dict, settings: dict) -> dict:
-    """With authentication off, the served contract has no security requirement."""
+    """With authentication off, the served contract has no security requirement (the
+    organization operations have none either way)."""
     if not settings.get("api_key_authentication", True):
         spec.pop("security", None)
     return spec
@@ -30,9 +31,13 @@ DEFINITION = ApiDefinition(
     handlers="apitwin.server.monarc.handlers",
     validate_requests=False,
     redirect_slashes=True,
+    redirect_page=answers.redirect_page,
+    allow=answers.allow,
+    options_content_type=answers.HTML,
     settings=(
         Setting("api_key_authentication", bool, True,
-                "ask every call for an organization's X-API-KEY (the service's API_KEY_AUTHENTICATION)"),
+                "ask every stats call for an organization's X-API-KEY (the service's "
+                "API_KEY_AUTHENTICATION; the organization routes never ask)"),
     ),
     adapt_spec=_adapt_spec,
     credentials=_credentials,

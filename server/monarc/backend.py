@@ -15,32 +15,36 @@ from apitwin.server.core.store import DuplicateKey
 from .fields import FieldError, to_datetime, to_int, to_string, to_uuid
 from .filters import build_query
 
-MAX_LIMIT = 1000
+MAX_STATS_LIMIT = 1000
+MAX_ORGANIZATIONS_LIMIT = 100
 DEFAULT_LIMIT = 100
 INT_FIELDS = ("day", "week", "month", "quarter", "year")
-STAT_FIELDS = ("uuid", "anr", "type", *INT_FIELDS, "data")
+# A tokenless organization gets the default token, computed once per process by the real
+# service (a default written as a value, not a function): a second one collides with it.
+DEFAULT_TOKEN_TAKEN = ("Tried to save duplicate unique keys (an organization created without a token gets "
+                       "the service's one default token, which another organization holds: send a token)")
 
 
-def page_bounds(skip: str | None, limit: str | None) -> tuple[int, int]:
-    """`_skip` and `_limit` as the real service reads them."""
+def _is_int(text: str) -> bool:
     try:
-        limit_value = DEFAULT_LIMIT if limit is None else int(limit)
+        int(text)
+        return True
     except ValueError:
-        raise BadRequest(f'_limit must be an integer (got "{limit}" instead).') from None
-    if limit_value < 0:
-        raise BadRequest(f'_limit must be a non-negative integer (got "{limit}" instead).')
-    if limit_value > MAX_LIMIT:
-        raise BadRequest(
-            "The limit you set is larger than the maximum limit for this resource "
-            f"(max_limit = {MAX_LIMIT})."
-        )
-    try:
-        skip_value = 0 if skip is None else int(skip)
-    except ValueError:
-        skip_value = -1
-    if skip_value < 0:
+        return False
+
+
+def page_bounds(skip: str | None, limit: str | None, max_limit: int) -> tuple[int, int]:
+    """`_skip` and `_limit` checked as flask-mongorest checks them, in its order."""
+    if limit is not None and not _is_int(limit):
+        raise BadRequest(f'_limit must be an integer (got "{limit}" instead).')
+    if skip is not None and not _is_int(skip):
+        raise BadRequest(f'_skip must be an integer (got "{skip}" instead).')
+    if limit and int(limit) > max_limit:
+        raise BadRequest("The limit you set is larger than the maximum limit for this resource "
+                         f"(max_limit = {max_limit}).")
+    if skip and int(skip) < 0:
         raise BadRequest(f'_skip must be a non-negative integer (got "{skip}" instead).')
-    return skip_value, limit_value
+    return int(skip or 0), int(DEFAULT_LIMIT if limit is None else limit)
 
 
 def _now_ms(clock) -> datetime:
@@ -56,6 +60,7 @@ class MonarcBackend:
         self.fixtures = twin.fixtures_folder
         self.organizations = twin.store.collection("organizations", unique=("name", "token"))
         self.stats = twin.store.collection("stats", unique=("uuid",))
+        self._default_token = secrets.token_urlsafe(64)
 
     # -- auth --------------------------------------------------------------------------
     @property
@@ -70,32 +75,53 @@ class MonarcBackend:
         return org["name"] if org else None
 
     # -- organizations -----------------------------------------------------------------
-    def create_organization(self, payload) -> dict:
+    def save_organization(self, payload) -> dict:
+        """POST: the organization named in `payload`, created or, when the name exists,
+        replaced (the name is the key): its token is the one sent, or the default one."""
         if not isinstance(payload, dict):
             raise BadRequest("JSON data must be a dict.")
         problems = {}
         name = payload.get("name")
-        token = payload.get("token")
-        if name is None or name == "":
+        if name is None:
             problems["name"] = "Field is required"
         else:
-            try:
-                to_string(name, 120)
-            except FieldError as exc:
-                problems["name"] = str(exc)
+            _check_string(problems, "name", name)
+        token = payload.get("token")
         if token is not None:
-            try:
-                to_string(token)
-                if not token:
-                    problems["token"] = "Field is required"
-            except FieldError as exc:
-                problems["token"] = str(exc)
+            _check_string(problems, "token", token)
         if problems:
             raise Invalid("invalid organization", problems)
+        existing = self.organizations.get_by("name", name)
+        doc = {"name": name, "token": self._default_token if token is None else token}
+        return self._store_organization(existing, doc)
+
+    def set_organization_token(self, name: str, payload) -> dict:
+        """PUT: the fields sent replace the organization's (only its token can change)."""
+        existing = self.get_organization(name)
+        if not isinstance(payload, dict):
+            raise BadRequest("JSON data must be a dict.")
+        problems = {}
+        if "name" in payload and payload["name"] != name:
+            # The name is the key: the real service does not rename, it writes another organization.
+            problems["name"] = "The name of an organization cannot be changed"
+        token = payload.get("token", existing["token"])
+        if token is not None:
+            _check_string(problems, "token", token)
+        if problems:
+            raise Invalid("invalid organization", problems)
+        doc = {"name": name, "token": self._default_token if token is None else token}
+        return self._store_organization(existing, doc)
+
+    def _store_organization(self, existing: dict | None, doc: dict) -> dict:
         try:
-            return self.organizations.insert({"name": name, "token": token or secrets.token_urlsafe(64)})
+            if existing is None:
+                return self.organizations.insert(doc)
+            return self.organizations.replace(existing["_id"], doc)
         except DuplicateKey as exc:
-            raise Invalid("duplicate", {exc.field: "Tried to save duplicate unique keys"}) from None
+            # The real service answers 500 here (MongoDB's duplicate key error).
+            message = DEFAULT_TOKEN_TAKEN if doc["token"] == self._default_token else \
+                "Tried to save duplicate unique keys"
+            raise Invalid("duplicate", {exc.field: message}) from None
 
     def get_organization(self, name: str) -> dict:
         org = self.organizations.get_by("name", name)
@@ -108,10 +134,16 @@ class MonarcBackend:
 
     # -- stats -------------------------------------------------------------------------
     def validate_stat(self, payload) -> dict:
-        """The stat's fields converted, or Invalid with every field's message."""
+        """The stat's fields converted, or Invalid with every field's message (in the
+        document's field order, as MongoEngine reports them)."""
         if not isinstance(payload, dict):
             raise BadRequest("JSON data must be a dict.")
         values, problems = {}, {}
+        if payload.get("uuid") is not None:
+            try:
+                values["uuid"] = to_uuid(payload["uuid"])
+            except FieldError as exc:
+                problems["uuid"] = str(exc)
         converters = {
             "anr": to_uuid,
             "type": lambda v: to_string(v, 120),
@@ -126,11 +158,6 @@ class MonarcBackend:
                 values[name] = convert(payload[name])
             except FieldError as exc:
                 problems[name] = str(exc)
-        if payload.get("uuid") is not None:
-            try:
-                values["uuid"] = to_uuid(payload["uuid"])
-            except FieldError as exc:
-                problems["uuid"] = str(exc)
         if problems:
             raise Invalid("invalid stat", problems)
         return values
@@ -170,16 +197,20 @@ class MonarcBackend:
 
     @staticmethod
     def _page(collection, query: dict, skip: int, limit: int) -> tuple[list[dict], bool]:
-        if limit == 0:
-            return [], collection.count(query) > skip
-        rows = collection.find(query, skip=skip, limit=limit + 1)
-        return rows[:limit], len(rows) > limit
+        """flask-mongorest's page: it asks MongoDB for `limit + 1` rows (none for 0, at most
+        |n| for a negative n, as MongoDB reads a negative limit) and has more when it got
+        more than `limit`, dropping the last. So `_limit=0` or `-1` is an empty page with
+        more to come."""
+        wanted = limit + 1
+        rows = collection.find(query, skip=skip, limit=abs(wanted)) if wanted else []
+        has_more = len(rows) > limit
+        return (rows[:-1] if has_more else rows), has_more
 
     # -- fixtures and figures ----------------------------------------------------------
     def load_fixtures(self) -> None:
         folder = self.fixtures
         for org in json.loads((folder / "organizations.json").read_text()):
-            self.create_organization(org)
+            self.save_organization(org)
         for stat in json.loads((folder / "stats.json").read_text()):
             self.create_stat(stat, stat["organization"], _id=ObjectId(stat["id"]),
                              created_at=to_datetime(stat["created_at"]))
@@ -193,3 +224,10 @@ class MonarcBackend:
         for stat in self.stats.find(projection={"organization": 1}):
             counts[stat.get("organization")] = counts.get(stat.get("organization"), 0) + 1
         return {"stats_per_organization": counts}
+
+
+def _check_string(problems: dict, field: str, value) -> None:
+    try:
+        to_string(value)
+    except FieldError as exc:
+        problems[field] = str(exc)

@@ -1,10 +1,22 @@
-"""MONARC's error shapes: `{"error": "..."}` and `{"field-errors": {...}}`, never problem+json."""
+"""MONARC's error shapes: `{"error": "..."}` and `{"field-errors": {...}}`, never problem+json,
+written as the real service writes them; a 405 is Werkzeug's HTML page."""
 from __future__ import annotations
 
+from .answers import HTML, METHOD_NOT_ALLOWED_PAGE, to_json
+
 NOT_JSON = "Please send valid JSON with a 'Content-Type: application/json' header."
+# The messages of the 404s the service's own views answer (a router's 404 says "Not Found").
+OWN_NOT_FOUND = ("Empty query: ", "404 Not Found: ")
 
 
-def shape(status: int, message: str, kind: str, details=None) -> tuple[int, dict]:
+def shape(status: int, message: str, kind: str, details=None):
+    if kind == "method_not_allowed":
+        return 405, METHOD_NOT_ALLOWED_PAGE, {"Content-Type": HTML}
+    status, body = _body(status, message, kind, details)
+    return status, to_json(body)
+
+
+def _body(status: int, message: str, kind: str, details) -> tuple[int, dict]:
     if kind == "invalid":
         return 400, {"field-errors": details or {}}
     if kind == "unauthorized":
@@ -15,9 +27,7 @@ def shape(status: int, message: str, kind: str, details=None) -> tuple[int, dict
     if kind == "unsupported_media_type":
         return 400, {"error": NOT_JSON}
     if kind == "not_found":
-        return 404, {"error": message if message.startswith("Empty query") else "Not Found"}
-    if kind == "method_not_allowed":
-        return 405, {"error": "The method is not allowed for the requested URL."}
+        return 404, {"error": message if message.startswith(OWN_NOT_FOUND) else "Not Found"}
     if kind == "server_error":
         return 500, {"error": "Internal Server Error"}
     return (status if 400 <= status < 500 else 400), {"error": message}

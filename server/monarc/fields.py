@@ -1,12 +1,10 @@
 """MONARC's field conversions, with MongoEngine's error messages."""
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 
 _INT64 = (-(2**63), 2**63 - 1)
-_DIGITS = re.compile(r"^[+-]?[0-9]+$")
 _DATE_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
 
 
@@ -15,28 +13,23 @@ class FieldError(ValueError):
 
 
 def to_int(value) -> int:
-    if isinstance(value, bool):
-        raise FieldError(f"{value} could not be converted to int")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
+    """As MongoEngine's IntField reads a value: Python's `int()`, so `1.5` and `true` are 1
+    and `" 7"` is 7. Beyond 64 bits MongoDB cannot store it (the real service crashed)."""
+    try:
         number = int(value)
-    elif isinstance(value, str) and _DIGITS.match(value):
-        number = int(value)
-    else:
-        raise FieldError(f"{value} could not be converted to int")
+    except (TypeError, ValueError, OverflowError):
+        raise FieldError(f"{value} could not be converted to int") from None
     if not _INT64[0] <= number <= _INT64[1]:
         raise FieldError(f"{value} could not be converted to int")
     return number
 
 
 def to_uuid(value) -> str:
-    if not isinstance(value, str):
-        raise FieldError("Could not convert to UUID")
+    """As MongoEngine's UUIDField reads a value: `uuid.UUID(str(value))`, with its message."""
     try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise FieldError("Could not convert to UUID") from None
+        return str(uuid.UUID(str(value)))
+    except ValueError as exc:
+        raise FieldError(f"Could not convert to UUID: {exc}") from None
 
 
 def to_string(value, max_length: int | None = None) -> str:

@@ -1,4 +1,16 @@
-"""MongoEngine-style query filters (`month__gt=2`) turned into MongoDB queries."""
+"""MongoEngine-style query filters (`month__gt=2`) turned into MongoDB queries.
+
+As the real service reads them (flask-mongorest over MongoEngine):
+- only `type`, `organization`, `day`, `week`, `month`, `year` and `created_at` filter;
+  `quarter`, `anr` and `updated_at` are accepted and ignored, as is any unknown parameter;
+- an empty value means null (`month=` matches no stat, since every stat has a month), and
+  `""` or `''` means the empty string;
+- `in` and `nin` take one value and MongoEngine iterates it: text is taken character by
+  character (`type__in=risk` is the types `r`, `i`, `s`, `k`), and so are numbers
+  (`month__in=1` is month 1).
+Where the real service crashed (a value that cannot be converted, `month__in=1,2`,
+`month__in=`), the answer is a field error instead.
+"""
 from __future__ import annotations
 
 import re
@@ -7,9 +19,9 @@ from apitwin.server.core.errors import Invalid
 
 from .fields import FieldError, to_datetime, to_int
 
-TEXT_FIELDS = ("type", "organization", "anr")
-INT_FIELDS = ("day", "week", "month", "quarter", "year")
-DATE_FIELDS = ("created_at", "updated_at")
+TEXT_FIELDS = ("type", "organization")
+INT_FIELDS = ("day", "week", "month", "year")
+DATE_FIELDS = ("created_at",)
 FILTERABLE = TEXT_FIELDS + INT_FIELDS + DATE_FIELDS
 
 _COMPARISONS = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte", "ne": "$ne"}
@@ -22,7 +34,9 @@ _TEXT_MATCHES = {
 OPERATORS = ("exact", *_COMPARISONS, *_TEXT_MATCHES, "in", "nin")
 
 
-def _convert(field: str, value: str):
+def _convert(field: str, value: str | None):
+    if value is None:
+        return None
     if field in INT_FIELDS:
         return to_int(value)
     if field in DATE_FIELDS:
@@ -30,22 +44,40 @@ def _convert(field: str, value: str):
     return value
 
 
-def _clause(field: str, operator: str, raw: str) -> dict:
+def _each_character(field: str, operator: str, raw: str | None) -> list:
+    if raw is None:
+        raise FieldError(f"{operator} needs a value")
+    try:
+        return [_convert(field, character) for character in raw]
+    except FieldError:
+        kind = "int" if field in INT_FIELDS else "datetime"
+        raise FieldError(f"{raw} could not be converted to {kind}") from None
+
+
+def _clause(field: str, operator: str, raw: str | None) -> dict:
     if operator == "exact":
         return {field: _convert(field, raw)}
     if operator in _COMPARISONS:
         return {field: {_COMPARISONS[operator]: _convert(field, raw)}}
     if operator in ("in", "nin"):
-        values = [_convert(field, part) for part in raw.split(",")]
-        return {field: {"$" + operator: values}}
+        return {field: {"$" + operator: _each_character(field, operator, raw)}}
     if field not in TEXT_FIELDS:
         raise FieldError(f"{operator} is only available on text fields")
+    if raw is None:
+        raise FieldError(f"{operator} needs a value")
     pattern, flags = _TEXT_MATCHES[operator]
     return {field: re.compile(pattern.format(re.escape(raw)), flags)}
 
 
-def build_query(params: dict[str, str], fields=FILTERABLE) -> dict:
-    """Query parameters -> a MongoDB query. Unknown parameters are ignored.
+def _value(raw: str) -> str | None:
+    """flask-mongorest's reading of a filter value: empty is null, quotes are empty."""
+    if raw == "":
+        return None
+    return "" if raw in ('""', "''") else raw
+
+
+def build_query(params: dict[str, str]) -> dict:
+    """Query parameters (the first value of each) -> a MongoDB query.
 
     Raises Invalid with one message per parameter that cannot be used.
     """
@@ -53,10 +85,10 @@ def build_query(params: dict[str, str], fields=FILTERABLE) -> dict:
     for name, raw in params.items():
         field, _, operator = name.partition("__")
         operator = operator or "exact"
-        if field not in fields or operator not in OPERATORS:
+        if field not in FILTERABLE or operator not in OPERATORS:
             continue
         try:
-            clauses.append(_clause(field, operator, raw))
+            clauses.append(_clause(field, operator, _value(raw)))
         except FieldError as exc:
             problems[name] = str(exc)
     if problems:
@@ -64,4 +96,3 @@ def build_query(params: dict[str, str], fields=FILTERABLE) -> dict:
     if not clauses:
         return {}
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-

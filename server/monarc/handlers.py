@@ -4,13 +4,18 @@ from __future__ import annotations
 import json
 
 from connexion import request
+from connexion.lifecycle import ConnexionResponse
 
 from apitwin.server.core.context import backend
-from apitwin.server.core.errors import BadRequest
+from apitwin.server.core.errors import BadRequest, NotFound
 
-from .backend import page_bounds
+from .answers import JSON, to_json
+from .backend import MAX_ORGANIZATIONS_LIMIT, MAX_STATS_LIMIT, page_bounds
 from .errors import NOT_JSON
 from .fields import format_datetime
+
+# flask-mongorest's answer to a POST on an object's own path.
+POST_ON_OBJECT = "404 Not Found: Did you mean to use PUT?"
 
 
 def authenticate(apikey, required_scopes=None):
@@ -25,8 +30,12 @@ def _caller() -> str | None:
 
 
 async def _json_body():
-    if "json" not in request.headers.get("content-type", "").lower():
+    """The body as flask-mongorest reads it: a content type, when sent, must be JSON."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and "json" not in content_type:
         raise BadRequest(NOT_JSON)
+    if request.headers.get("transfer-encoding", "").lower() == "chunked":
+        raise BadRequest("Chunked Transfer-Encoding is not supported.")
     try:
         # The standard parser: it keeps integers beyond 64 bits exact, so they are refused
         # rather than rounded into range.
@@ -51,8 +60,12 @@ def _query() -> dict[str, str]:
     return params
 
 
-def _page(rows: list[dict], has_more: bool, render) -> dict:
-    return {"data": [render(row) for row in rows], "has_more": has_more}
+def _answer(payload) -> ConnexionResponse:
+    return ConnexionResponse(status_code=200, body=to_json(payload), mimetype=JSON)
+
+
+def _page(rows: list[dict], has_more: bool, render) -> ConnexionResponse:
+    return _answer({"data": [render(row) for row in rows], "has_more": has_more})
 
 
 def render_stat(doc: dict) -> dict:
@@ -69,30 +82,44 @@ def render_organization(doc: dict) -> dict:
 
 async def list_stats():
     params = _query()
-    skip, limit = page_bounds(params.get("_skip"), params.get("_limit"))
+    skip, limit = page_bounds(params.get("_skip"), params.get("_limit"), MAX_STATS_LIMIT)
     rows, has_more = backend().list_stats(params, skip, limit)
     return _page(rows, has_more, render_stat)
 
 
 async def create_stat():
     doc = backend().create_stat(await _json_body(), _caller())
-    return render_stat(doc)
+    return _answer(render_stat(doc))
 
 
 async def get_stat(id):
-    return render_stat(backend().get_stat(id))
+    return _answer(render_stat(backend().get_stat(id)))
+
+
+async def post_on_stat(id):
+    raise NotFound(POST_ON_OBJECT)
 
 
 async def list_organizations():
     params = _query()
-    skip, limit = page_bounds(params.get("_skip"), params.get("_limit"))
+    skip, limit = page_bounds(params.get("_skip"), params.get("_limit"), MAX_ORGANIZATIONS_LIMIT)
     rows, has_more = backend().list_organizations(skip, limit)
     return _page(rows, has_more, render_organization)
 
 
 async def create_organization():
-    return render_organization(backend().create_organization(await _json_body()))
+    return _answer(render_organization(backend().save_organization(await _json_body())))
 
 
 async def get_organization(name):
-    return render_organization(backend().get_organization(name))
+    return _answer(render_organization(backend().get_organization(name)))
+
+
+async def set_organization_token(name):
+    # The organization is looked up before the body is read, as the real service does.
+    backend().get_organization(name)
+    return _answer(render_organization(backend().set_organization_token(name, await _json_body())))
+
+
+async def post_on_organization(name):
+    raise NotFound(POST_ON_OBJECT)
