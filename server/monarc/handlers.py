@@ -21,7 +21,7 @@ POST_ON_OBJECT = "404 Not Found: Did you mean to use PUT?"
 def authenticate(apikey, required_scopes=None):
     """Connexion's x-apikeyInfoFunc: a key is good when it is an organization's token."""
     organization = backend().organization_for(apikey)
-    return {"sub": organization} if organization else None
+    return None if organization is None else {"sub": organization}  # "" is a name too
 
 
 def _caller() -> str | None:
@@ -61,7 +61,7 @@ def _query() -> dict[str, str]:
 
 
 def _answer(payload) -> ConnexionResponse:
-    return ConnexionResponse(status_code=200, body=to_json(payload), mimetype=JSON)
+    return ConnexionResponse(status_code=200, body=to_json(payload), content_type=JSON)
 
 
 def _page(rows: list[dict], has_more: bool, render) -> ConnexionResponse:
