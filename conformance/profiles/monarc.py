@@ -41,7 +41,6 @@ NOT_JSON = "Please send valid JSON with a 'Content-Type: application/json' heade
 DUPLICATE = "Tried to save duplicate unique keys"
 
 STAT_FIELDS = ("anr", "type", "day", "week", "month", "quarter", "year", "data")
-INT_FIELDS = ("day", "week", "month", "quarter", "year")
 # The filters that work; `quarter`, `anr` and `updated_at` are accepted and ignored.
 FILTER_INT_FIELDS = ("day", "week", "month", "year")
 DATE_FIELDS = ("created_at",)
