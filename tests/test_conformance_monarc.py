@@ -286,6 +286,11 @@ def test_accept_only_explains_justified_rejections():
     name_taken = _exchange("POST", "http://h/api/v2/organizations/", 400, {"field-errors": {"name": "Tried to save duplicate unique keys"}},
                            request={"name": "CASES"}, operation="create_organization")
     assert monarc.accept("positive_data_acceptance", name_taken) is None
+    for day, accepted in (("9" * 5000, True), (2**70, True), ("12", False), ("abc", False)):
+        big = _exchange("POST", "http://h/api/v2/stats/", 400, {"field-errors": {"day": f"{day} could not be converted to int"}},
+                        request={"day": day}, operation="create_stat")
+        reason = monarc.accept("positive_data_acceptance", big)
+        assert (reason is not None and "beyond 64 bits" in reason) == accepted, day
     other = _exchange("POST", "http://h/api/v2/organizations/", 400, {"field-errors": {"name": "Field is required"}},
                       request={"name": "x"}, operation="create_organization")
     assert monarc.accept("positive_data_acceptance", other) is None

@@ -237,8 +237,11 @@ class Monarc(Profile):
 
 
 def _beyond_64_bits(ex: Exchange, field: str) -> bool:
+    """Whether the body's `field` is an integer (or integer string) beyond 64 bits."""
     sent = ex.request_json()
     value = sent.get(field) if isinstance(sent, dict) else None
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(_\d+)*\s*", value):
+        return not _int_ok(value)  # also past Python's 4,300 digits
     try:
         return not isinstance(value, bool) and not INT64[0] <= int(value) <= INT64[1]
     except (TypeError, ValueError, OverflowError):
