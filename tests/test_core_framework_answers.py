@@ -75,3 +75,12 @@ def test_an_error_shape_may_set_the_answers_headers_and_content_type():
     assert r.headers["content-type"] == "text/html; charset=utf-8"
     assert r.headers["x-why"] == "method_not_allowed"
     assert r.headers["allow"] == "GET"  # the core's headers stay unless the shape sets them
+
+
+def test_an_errors_module_may_write_its_json_itself():
+    errors = types.SimpleNamespace(shape=QORE.errors.shape, render=lambda body: b"written: " + repr(body).encode())
+    client = qore_with(errors=errors)
+    r = client.get("/api/me")  # no token
+    assert r.status_code == 401
+    assert r.content.startswith(b"written: {")
+    assert r.headers["content-type"] == "application/json"

@@ -2,7 +2,8 @@
 written as the real service writes them; a 405 is Werkzeug's HTML page."""
 from __future__ import annotations
 
-from .answers import HTML, METHOD_NOT_ALLOWED_PAGE, to_json
+from .answers import HTML, METHOD_NOT_ALLOWED_PAGE
+from .answers import to_json as render  # noqa: F401  (the core writes error bodies with it)
 
 NOT_JSON = "Please send valid JSON with a 'Content-Type: application/json' header."
 # The messages of the 404s the service's own views answer (a router's 404 says "Not Found").
@@ -12,11 +13,6 @@ OWN_NOT_FOUND = ("Empty query: ", "404 Not Found: ")
 def shape(status: int, message: str, kind: str, details=None):
     if kind == "method_not_allowed":
         return 405, METHOD_NOT_ALLOWED_PAGE, {"Content-Type": HTML}
-    status, body = _body(status, message, kind, details)
-    return status, to_json(body)
-
-
-def _body(status: int, message: str, kind: str, details) -> tuple[int, dict]:
     if kind == "invalid":
         return 400, {"field-errors": details or {}}
     if kind == "unauthorized":
