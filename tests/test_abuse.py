@@ -97,7 +97,7 @@ def error_skeletons(errors) -> set:
     outlines = set()
     for kind in kinds:
         for details in (None, {"field": ["message"]}, {"format": "text"}):
-            _, body = errors.shape(400, "message", kind, details)
+            _, body, *_headers = errors.shape(400, "message", kind, details)  # shape may add headers
             outlines.add(_skeleton(body))
     return outlines
 

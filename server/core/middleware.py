@@ -145,7 +145,7 @@ class TwinMiddleware:
     def _options(self, scope):
         """OPTIONS answered for every served path, for APIs whose framework does so."""
         content_type = self.twin.definition.options_content_type
-        if content_type is None or scope["method"] != "OPTIONS" or scope["path"].startswith(ADMIN_PREFIX):
+        if content_type is None or scope["method"] != "OPTIONS" or admin_access.is_admin(scope["path"]):
             return None
         allowed = self.routes.allowed(scope["path"])
         if not allowed:
