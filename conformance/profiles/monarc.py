@@ -201,9 +201,10 @@ class Monarc(Profile):
                     message.endswith("could not be converted to int") and _beyond_64_bits(ex, name)
                     for name, message in errors.items()):
                 return "400 field error for an integer beyond 64 bits (documented: the real service answers 500)"
-            if ex.operation == "create_stat" and list(errors) == ["data"] and (
-                    "NULL" in errors["data"] or "null character" in errors["data"] or "8-byte" in errors["data"]):
-                return "400 field error for data MongoDB cannot store: a NUL in a key, an integer beyond 64 bits (documented)"
+            if ex.operation == "create_stat" and list(errors) == ["data"] and errors["data"].startswith(
+                    ("The data cannot be stored", "The data nests deeper")):
+                return ("400 field error for data MongoDB cannot store: a NUL in a key, an integer beyond 64 bits, "
+                        "nesting past 100 levels (documented: the real service answers 500)")
             if ex.operation == "list_stats" and errors and all(
                     name in ex.query and not filter_value_ok(name, ex.query[name]) for name in errors):
                 return ("400 field error for a filter value that cannot be converted to the field's type "
