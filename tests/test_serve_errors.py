@@ -152,8 +152,8 @@ def test_settings_lists_each_setting_with_its_type_default_and_help(capsys):
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split(None, 4) == ["monarc.api_key_authentication", "bool", "default", "true",
-                                       "ask every call for an organization's X-API-KEY "
-                                       "(the service's API_KEY_AUTHENTICATION)"]
+                                       "ask every stats call for an organization's X-API-KEY (the service's "
+                                       "API_KEY_AUTHENTICATION; the organization routes never ask)"]
     assert any(line.split()[:4] == ["datacortex.verify_hours", "float", "default", "24.0"] for line in lines)
     assert any(line.split()[:4] == ["datacortex.cors", "bool", "default", "false"] for line in lines)
 
