@@ -6,7 +6,7 @@ from connexion.lifecycle import ConnexionResponse
 
 from .clock import parse_duration, parse_iso
 from .context import twin
-from .errors import BadRequest
+from .errors import BadRequest, NotFound
 from .jsonable import jsonable
 from .redact import collections as without_secrets
 
@@ -26,11 +26,12 @@ async def api_spec():
     return spec
 
 
-async def reset():
+async def reset(faults="startup"):
     current = twin()
     # Everything as at start-up: the clock too, since fixtures may be dated from it.
     current.clock.reset()
     current.reset()
+    current.faults.reset(faults)
     return {"api": current.name, "collections": {name: len(docs) for name, docs in current.store.dump().items()}}
 
 
@@ -74,3 +75,26 @@ async def set_clock(body):
     except (ValueError, TypeError) as exc:
         raise BadRequest(str(exc)) from exc
     return await get_clock()
+
+
+async def list_faults():
+    return {"faults": twin().faults.describe()}
+
+
+async def add_fault(body):
+    try:
+        rule = twin().faults.add(body)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    return rule.describe(), 201
+
+
+async def clear_faults():
+    twin().faults.clear()
+    return ConnexionResponse(status_code=204)
+
+
+async def delete_fault(id):
+    if not twin().faults.remove(id):
+        raise NotFound(f"no fault rule {id}")
+    return ConnexionResponse(status_code=204)

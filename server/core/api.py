@@ -89,6 +89,7 @@ class Twin:
         self.journal = None  # set by the app factory
         # Required by every admin call when set (admin_access); the CLI sets it.
         self.admin_token: str | None = None
+        self.faults = None  # set by the app factory
 
     def reset(self) -> None:
         """Back to the fixtures: empty store, fixtures loaded through the backend."""

@@ -16,6 +16,7 @@ from connexion.validators import VALIDATOR_MAP, ParameterValidator
 from . import errors, routing, speedups
 from .api import ApiDefinition, Twin
 from .documents import load_document
+from .faults import Faults
 from .journal import Journal
 from .middleware import TwinMiddleware
 from .routes import RouteTable
@@ -105,6 +106,7 @@ def build_app(twin: Twin, *, validate_responses: bool = False, quiet: bool = Tru
     errors.install(app, definition.errors, routes)
 
     twin.journal = Journal(definition.name, quiet=quiet)
+    twin.faults = Faults(twin.clock, spec, definition.errors)
     twin.reset()
     inner = definition.wrap(app) if definition.wrap else app
     return TwinMiddleware(inner, twin, routes)

@@ -15,6 +15,7 @@ warnings.filterwarnings("ignore", message=".*httpx.*")
 
 from apitwin import __version__  # noqa: E402
 
+from . import faults  # noqa: E402
 from . import settings as settings_module  # noqa: E402
 from .api import available, definition  # noqa: E402
 from .config import UsageError, port_number, ports_for, read_config, set_items, settings_for  # noqa: E402
@@ -63,7 +64,16 @@ def add_serve(sub) -> None:
                        help="let browser apps of any origin call the APIs (answers preflights, allows cookies)")
     serve.add_argument("--set", action="append", default=[], metavar="API.SETTING=VALUE",
                        help="an API setting, e.g. monarc.api_key_authentication=false (see below)")
-    serve.add_argument("--config", help="TOML file: a table per API with its settings and `port`")
+    serve.add_argument("--config", help="TOML file: a table per API with its settings and `port`, "
+                                        "and [[faults]] tables (fault rules)")
+    serve.add_argument("--latency", metavar="DURATION",
+                       help="every call this much slower: 150ms, 100ms..300ms (uniform)")
+    serve.add_argument("--fault", action="append", metavar="RULE",
+                       help="a fault rule, repeatable: e.g. 'GET /api/v2/stats/{id}/ status=503 rate=0.2' "
+                            "or 'POST /v2/user/login kind=unauthorized times=1' (see the README)")
+    serve.add_argument("--rate-limit", metavar="N/WINDOW",
+                       help="at most N calls per window for each key, token or session (e.g. 100/1m), "
+                            "then the API's own 429")
     serve.add_argument("--admin-token", metavar="TOKEN",
                        help="the admin API (/__apitwin/) then needs Authorization: Bearer TOKEN; "
                             "off loopback one is generated and printed when not given")
@@ -104,12 +114,19 @@ def cmd_serve(args) -> int:
             sock.close()
         raise UsageError(str(exc)) from None
     admin_token = token_for(args.host, args.admin_token)
-    apps, rows = [], []
+    apps, rows, twins = [], [], {}
     for name in names:
         twin, app = create(name, settings=settings[name], quiet=args.quiet, admin_token=admin_token,
                            fixtures=args.fixtures)
+        twins[name] = twin
         apps.append((name, app, sockets[name]))
         rows.append((name, f"http://{args.host}:{ports[name]}", twin.accounts()))
+    try:
+        faults.install(twins, faults.startup_rules(args.latency, args.fault, args.rate_limit, config))
+    except ValueError as exc:
+        for sock in sockets.values():
+            sock.close()
+        raise UsageError(str(exc)) from None
     return serve_all(apps, args.host, rows, admin_token)
 
 

@@ -9,15 +9,15 @@ import re
 import time
 from datetime import datetime, timedelta, timezone
 
-_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|[smhd])\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(text: str) -> timedelta:
-    """'90s', '5m', '5h', '2d' -> timedelta. Raises ValueError on anything else."""
+    """'150ms', '90s', '5m', '5h', '2d' -> timedelta. Raises ValueError on anything else."""
     match = _DURATION.match(str(text))
     if not match:
-        raise ValueError(f"invalid duration {text!r}: use a number and one of s, m, h, d (e.g. '5h')")
+        raise ValueError(f"invalid duration {text!r}: use a number and one of ms, s, m, h, d (e.g. '5h')")
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 

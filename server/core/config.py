@@ -7,6 +7,7 @@ from __future__ import annotations
 import tomllib
 
 from .api import definition
+from .faults.startup import CONFIG_KEY as FAULTS_KEY
 from .settings import SettingError, resolve
 
 PORTS = range(1, 65536)
@@ -28,7 +29,8 @@ def port_number(text: str) -> int:
 
 
 def read_config(path: str, known: list[str]) -> dict[str, dict]:
-    """The config file: a table per API (any of `known`) with its settings and `port`."""
+    """The config file: a table per API (any of `known`) with its settings and `port`, and
+    `[[faults]]` tables."""
     try:
         with open(path, "rb") as f:
             config = tomllib.load(f)
@@ -37,6 +39,8 @@ def read_config(path: str, known: list[str]) -> dict[str, dict]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"invalid config {path}: {exc}") from None
     for name, table in config.items():
+        if name == FAULTS_KEY:  # [[faults]]: fault rules, checked as they are installed
+            continue
         if name not in known:
             raise UsageError(f"config {path}: unknown API [{name}] (available: {', '.join(known)})")
         if not isinstance(table, dict):

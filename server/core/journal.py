@@ -25,22 +25,27 @@ class Journal:
         self._entries: deque[dict] = deque(maxlen=size)
 
     def record(self, at: datetime, method: str, path: str, query: str, status: int, ms: float,
-               keep: bool = True) -> None:
+               keep: bool = True, fault: dict | None = None) -> None:
         """Log the request; keep it in the journal unless `keep` is false (admin calls).
-        Tokens and keys in the query are masked in both."""
+        Tokens and keys in the query are masked in both. `fault` marks an answer that
+        injected faults made (status 0: no answer at all)."""
         query = masked(query)
         if keep:
-            self._entries.append({
+            entry = {
                 "time": at.isoformat(),
                 "method": method,
                 "path": path,
                 "query": query,
                 "status": status,
                 "ms": round(ms, 2),
-            })
+            }
+            if fault:
+                entry["fault"] = fault
+            self._entries.append(entry)
         if not self.quiet:
             target = one_line(path + ("?" + query if query else ""))
-            print(f"[{self.api}] {one_line(method)} {target} {status} {ms:.1f}ms",
+            mark = f" [injected: {'; '.join(fault['actions'])}]" if fault else ""
+            print(f"[{self.api}] {one_line(method)} {target} {status} {ms:.1f}ms{mark}",
                   file=sys.stderr, flush=True)
 
     def entries(self, limit: int | None = None) -> list[dict]:

@@ -47,19 +47,21 @@ class TwinMiddleware:
         cors_headers = self._cors_headers(scope["path"], cors.requested_method(scope, request_headers),
                                           request_headers)
         extra = self._added_headers(scope["path"], cors_headers)
+        fault = None  # what injected faults do to this request (faults.Injection)
 
         async def send_recording(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 if extra:
                     message = {**message, "headers": _with_extra(message.get("headers", []), extra)}
-            await send(message)
+            await (fault.sender(send) if fault else send)(message)
 
         try:
             # A preflight (which names its origin) is answered where answers allow that origin.
             early = (admin_access.refusal(scope, self.twin.admin_token) if admin else None) \
-                or (cors.preflight(scope, request_headers) if cors_headers else None) or self._guard(scope) \
-                or self._deep_query(scope)
+                or (cors.preflight(scope, request_headers) if cors_headers else None)
+            fault = None if early else self.twin.faults.plan(scope, request_headers, send)
+            early = early or (fault and await fault.before()) or self._guard(scope) or self._deep_query(scope)
             if early is None:
                 receive, early = await self._read_body(scope, receive)
             early = early or self._redirect(scope) or self._options(scope)
@@ -69,12 +71,13 @@ class TwinMiddleware:
                 await self.app(scope, receive, send_recording)
         finally:
             if self.twin.journal is not None:
+                code, injected = fault.outcome(status["code"]) if fault else (status["code"], None)
                 self.twin.journal.record(
                     self.twin.clock.now(), scope["method"], scope["path"],
-                    scope.get("query_string", b"").decode("latin-1"), status["code"],
+                    scope.get("query_string", b"").decode("latin-1"), code,
                     (time.perf_counter() - start) * 1000,
                     # The journal is of the API's traffic, not of the calls that inspect it.
-                    keep=not admin,
+                    keep=not admin, fault=injected,
                 )
 
     def _cors_headers(self, path: str, method: str, headers: Headers) -> list[tuple[bytes, bytes]]:

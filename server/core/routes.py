@@ -1,5 +1,6 @@
-"""The routes of a spec, to answer 405 with the right `Allow`, to redirect slashes and to
-know the operations open to every origin (`cors.MARKER`).
+"""The routes of a spec: the allowed methods of a path (405's `Allow`, slash redirects), the
+operations open to every origin (`cors.MARKER`) and the operation a request reaches (fault
+rules match on operationIds).
 
 Connexion 3.3.0 sends a wrong `Allow` header on 405 (the methods of another route), so
 the allowed methods are read from the spec itself.
@@ -19,12 +20,14 @@ class _Route(NamedTuple):
     path: str
     methods: list[str]
     any_origin: frozenset[str]  # the methods whose operation is open to every origin
+    operations: dict[str, str | None]  # METHOD -> operationId
 
 
-def _pattern(path: str) -> re.Pattern:
+def path_pattern(path: str) -> re.Pattern:
+    """A path template (`/stats/{id}/`) as a regex matching the paths it routes."""
     parts = re.split(r"(\{[^}]+\})", path)
     regex = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
-    return re.compile(f"^{regex}$")
+    return re.compile(f"^{regex}$", re.DOTALL)
 
 
 class RouteTable:
@@ -37,7 +40,8 @@ class RouteTable:
                 methods = [m.upper() for m in _METHODS if m in item]
                 open_to_all = frozenset(m.upper() for m in _METHODS if m in item
                                         and (item[m] or {}).get(cors.MARKER) == cors.ANY_ORIGIN)
-                self._routes.append(_Route(_pattern(path), path, methods, open_to_all))
+                operations = {m.upper(): (item[m] or {}).get("operationId") for m in _METHODS if m in item}
+                self._routes.append(_Route(path_pattern(path), path, methods, open_to_all, operations))
         # Literal segments before templated ones, as the router itself prefers them.
         self._routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
         self._any_open = any(route.any_origin for route in self._routes)
@@ -62,3 +66,18 @@ class RouteTable:
         if not methods:
             return []
         return self._allow(methods) if self._allow else methods
+
+    def route(self, method: str, path: str) -> tuple[str, str | None] | None:
+        """(template, operationId) of the route `method path` reaches, if any."""
+        for route in self._routes:
+            if method in route.operations and route.pattern.match(path):
+                return route.path, route.operations[method]
+        return None
+
+    def operations(self) -> dict[str, tuple[str, str]]:
+        """operationId -> (METHOD, template)."""
+        return {op: (method, route.path) for route in self._routes
+                for method, op in route.operations.items() if op}
+
+    def templates(self) -> list[str]:
+        return [route.path for route in self._routes]

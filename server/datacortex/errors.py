@@ -4,6 +4,9 @@ The report API answers its failures as JSON `{"error": "<message>"}` (403 when n
 in or not allowed). The ingest endpoints (`/{org}/1/track`, `/{org}/1/app_log`) answer
 plain text, like their `OK`; backends ask for that with `details={"format": "text"}`.
 Never problem+json.
+
+Nothing public shows its 429 or 503: injected ones (`/__apitwin/faults`, rate limits)
+take the same forms, `{"error": ...}` or text on ingest *(choice)*.
 """
 from __future__ import annotations
 
@@ -21,6 +24,9 @@ _INGEST_TEXT = {"bad_body": 400, "unsupported_media_type": 400, "bad_request": 4
 NOT_LOGGED_IN = "Not logged in"
 NOT_JSON = "The request body is not valid JSON (a JSON object is expected)."
 MEDIA_TYPES = "Unsupported Content-Type: see the request body types of this operation."
+INGEST_FORBIDDEN = "Forbidden: api_key is not a key of an application of this organization"
+# Kinds only fault injection asks for.
+_INJECTED = {"rate_limited": (429, "Too many requests"), "unavailable": (503, "Service unavailable")}
 
 
 def shape(status: int, message: str, kind: str, details=None) -> tuple[int, object]:
@@ -28,6 +34,11 @@ def shape(status: int, message: str, kind: str, details=None) -> tuple[int, obje
         return status, message
     if _INGEST.match(request_path()) and kind in _INGEST_TEXT:
         return _INGEST_TEXT[kind], message or "Bad request"
+    if _INGEST.match(request_path()) and kind in ("unauthorized", "forbidden"):
+        return 403, message or INGEST_FORBIDDEN
+    if kind in _INJECTED:
+        status, text = _INJECTED[kind]
+        return status, (message or text) if _INGEST.match(request_path()) else {"error": message or text}
     if kind == "unauthorized":
         return 403, {"error": NOT_LOGGED_IN}
     if kind == "forbidden":

@@ -19,7 +19,7 @@ from apitwin.server.core.clock import parse_iso
 from apitwin.server.core.errors import BadRequest, Conflict, Forbidden
 from apitwin.server.core.store import Collection
 
-from .errors import TEXT
+from .errors import INGEST_FORBIDDEN, TEXT
 
 MAX_EVENTS = 100
 INT64_MAX = 2**63 - 1
@@ -206,7 +206,7 @@ class Ingest:
         org = self.backend.organizations.get_by("short_name", org_short_name)
         key = self.backend.app_for_key(payload.get("api_key"))
         if org is None or key is None or key["org_id"] != org["_id"]:
-            raise Forbidden("Forbidden: api_key is not a key of an application of this organization", TEXT)
+            raise Forbidden(INGEST_FORBIDDEN, TEXT)
         return payload, key
 
     def _keep(self, stream: _Stream, key: dict, payload: dict, fields: dict, items: list[dict],

@@ -1,5 +1,10 @@
 """MONARC's error shapes: `{"error": "..."}` and `{"field-errors": {...}}`, never problem+json,
-written as the real service writes them; a 405 is Werkzeug's HTML page."""
+written as the real service writes them; a 405 is Werkzeug's HTML page.
+
+The v2 service had no rate limit, maintenance mode or 403 of its own; injected ones
+(`/__apitwin/faults`) carry Werkzeug's name of the status in the same `{"error": ...}`
+body, as its 401 does (`{"error": "Unauthorized"}`) *(choice)*.
+"""
 from __future__ import annotations
 
 from .answers import HTML, METHOD_NOT_ALLOWED_PAGE
@@ -8,6 +13,8 @@ from .answers import to_json as render  # noqa: F401  (the core writes error bod
 NOT_JSON = "Please send valid JSON with a 'Content-Type: application/json' header."
 # The messages of the 404s the service's own views answer (a router's 404 says "Not Found").
 OWN_NOT_FOUND = ("Empty query: ", "404 Not Found: ")
+_NAMED = {"forbidden": (403, "Forbidden"), "rate_limited": (429, "Too Many Requests"),
+          "unavailable": (503, "Service Unavailable")}
 
 
 def shape(status: int, message: str, kind: str, details=None):
@@ -26,4 +33,7 @@ def shape(status: int, message: str, kind: str, details=None):
         return 404, {"error": message if message.startswith(OWN_NOT_FOUND) else "Not Found"}
     if kind == "server_error":
         return 500, {"error": "Internal Server Error"}
+    if kind in _NAMED:
+        status, name = _NAMED[kind]
+        return status, {"error": message or name}
     return (status if 400 <= status < 500 else 400), {"error": message}

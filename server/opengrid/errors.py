@@ -3,6 +3,11 @@
 The real service answers handled errors with HTTP 200 and an error object whose code says
 what failed: `0100` service, `0101` system, `0200` database/data, `0300` client. Only a
 failed login answers 401, and every other authentication or permission failure 403.
+
+The service itself never limits or refuses for load: a 429 or 503 comes from what is in
+front of it (a gateway, Tomcat while it deploys). Injected ones (`/__apitwin/faults`, rate
+limits) keep that status, so a client keyed off the status sees it, with the service's
+error object and code `0100` (service), so its error display has a message *(choice)*.
 """
 from __future__ import annotations
 
@@ -50,6 +55,10 @@ def shape(status: int, message: str, kind: str, details=None) -> tuple[int, dict
         return 500, error_body(SYSTEM, "Internal server error.")
     if kind == "service":
         return 200, error_body(SERVICE, message)
+    if kind == "rate_limited":
+        return 429, error_body(SERVICE, message or "Too many requests: try again later.")
+    if kind == "unavailable":
+        return 503, error_body(SERVICE, message or "Service unavailable: try again later.")
     return 200, error_body(CLIENT, message or "Invalid request.")
 
 

@@ -1,7 +1,8 @@
 """Qoncrete's error shape: `{"code": <HTTP status>, "text": "<message>"}`, never problem+json.
 
 The body is the one of the product's later API (see the research notes); `code` repeats
-the HTTP status *(choice)*.
+the HTTP status *(choice)*. Nothing public shows the service's 429 or 503: injected ones
+(`/__apitwin/faults`, rate limits) use the same body with that code *(choice)*.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ _DEFAULTS = {
     "invalid": (400, "invalid request"),
     "bad_request": (400, "bad request"),
     "server_error": (500, "internal server error"),
+    "rate_limited": (429, "too many requests"),
+    "unavailable": (503, "service unavailable"),
 }
 # Connexion's own messages, which say nothing useful to a Qoncrete client.
 _GENERIC = ("The requested URL was not found", "No authorization token provided",

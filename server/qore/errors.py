@@ -1,8 +1,13 @@
-"""Laravel's error shapes: `{"message": ...}`, and `{"message", "errors"}` for 422. Never problem+json."""
+"""Laravel's error shapes: `{"message": ...}`, and `{"message", "errors"}` for 422. Never problem+json.
+
+429 is Laravel's throttle middleware's (`Too Many Attempts.`), 503 its maintenance mode's
+(`Service Unavailable`).
+"""
 from __future__ import annotations
 
 UNAUTHENTICATED = "Unauthenticated."
 UNAUTHORIZED = "This action is unauthorized."
+TOO_MANY = "Too Many Attempts."
 
 
 def shape(status: int, message: str, kind: str, details=None) -> tuple[int, dict]:
@@ -27,4 +32,8 @@ def shape(status: int, message: str, kind: str, details=None) -> tuple[int, dict
         return 400, {"message": "The request body is not valid UTF-8."}
     if kind == "server_error":
         return 500, {"message": "Server Error"}
+    if kind == "rate_limited":
+        return 429, {"message": TOO_MANY}
+    if kind == "unavailable":
+        return 503, {"message": "Service Unavailable"}
     return (status if 400 <= status < 500 else 400), {"message": message or "Bad Request"}
