@@ -57,7 +57,7 @@ def startup_table(rows: list[tuple], admin_token: str | None = None) -> str:
         lines.append(f"{name:<11} {url:<24} {url + ADMIN_PREFIX + '/ui/':<40} {first}")
         lines.extend(f"{'':<77} {line}" for line in rest)
     lines.append("")
-    lines.append(f"Admin API on every port: {ADMIN_PREFIX}/reset, /state, /requests, /clock "
+    lines.append(f"Admin API on every port: {ADMIN_PREFIX}/reset, /state, /requests, /clock, /faults "
                  f"(described at {ADMIN_PREFIX}/admin/openapi.json). Ctrl-C stops.")
     if admin_token:
         lines.append(f"Admin API token (send Authorization: Bearer <token>): {admin_token}")

@@ -11,9 +11,12 @@ error object and code `0100` (service), so its error display has a message *(cho
 """
 from __future__ import annotations
 
+from apitwin.server.core.context import request_path
 from apitwin.server.core.errors import DomainError
 
 SERVICE, SYSTEM, DATA, CLIENT = "0100", "0101", "0200", "0300"
+# Only a refused login answers 401 (an injected `unauthorized` there too).
+LOGIN_PATH = "/users/token"
 
 
 class DataError(DomainError):
@@ -39,7 +42,7 @@ def error_body(code: str, message: str) -> dict:
 
 
 def shape(status: int, message: str, kind: str, details=None) -> tuple[int, dict]:
-    if kind == "login_failed":
+    if kind == "login_failed" or (kind == "unauthorized" and request_path() == LOGIN_PATH):
         return 401, error_body(CLIENT, message or "Authentication failed: invalid username or password.")
     if kind in ("unauthorized", "forbidden"):
         return 403, error_body(CLIENT, _access_message(message))
