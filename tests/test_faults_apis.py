@@ -22,11 +22,11 @@ def test_a_fixed_latency_makes_each_call_at_least_that_much_slower(api):
     profile, _, client = api
     credential, _ = profile.credentials(client)
     plain = min(_timed(lambda: profile.read(client, credential))[0] for _ in range(3))
-    add_rule(client, latency="150ms")
+    rule = add_rule(client, latency="150ms")
     slowed, answer = _timed(lambda: profile.read(client, credential))
     assert answer.status_code == 200  # the request went through to the API
     assert slowed - plain >= 0.15 * 0.95
-    assert last_entry(client)["fault"]["actions"] == ["f1: latency 150 ms"]
+    assert last_entry(client)["fault"]["actions"] == [f"{rule['id']}: latency 150 ms"]
 
 
 def test_a_uniform_latency_stays_in_its_range_and_its_seed_replays_it(api):

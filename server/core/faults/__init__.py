@@ -53,6 +53,7 @@ class Faults:
         kept = [rule for rule in self._rules if rule.id != rule_id]
         found = len(kept) != len(self._rules)
         self._rules = kept
+        self._windows = {key: window for key, window in self._windows.items() if key[0] != rule_id}
         return found
 
     def clear(self) -> None:
@@ -124,8 +125,8 @@ class Faults:
         retry_after = max(1, math.ceil((window[0] + rule.rate_limit.window - now).total_seconds()))
         error = ErrorAnswer("rate_limited", None)
         injection.answer = inject.error_response(self.api_errors, error, retry_after)
-        injection.note(rule.id, f"rate limit {rule.rate_limit.requests} per "
-                                f"{rule.rate_limit.window.total_seconds():g}s: 429 rate_limited")
+        injection.note(rule.id, f"rate limit of {rule.rate_limit.requests} per "
+                                f"{rule.rate_limit.window.total_seconds():g}s exceeded: rate_limited")
 
     def _credential(self, scope, headers, query) -> str:
         """The API's key, token or session (as its spec's security schemes say where), else
@@ -143,7 +144,8 @@ class Faults:
         return f"client:{client[0] if client else ''}"
 
     def _expire(self, now: datetime) -> None:
-        self._rules = [rule for rule in self._rules if rule.expires_at is None or now < rule.expires_at]
+        for rule in [rule for rule in self._rules if rule.expires_at is not None and now >= rule.expires_at]:
+            self.remove(rule.id)
 
 
 class Injection:

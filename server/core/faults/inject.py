@@ -24,7 +24,8 @@ DEFAULT_RETRY_AFTER = 1
 def transport_of(send):
     """The connection under uvicorn's `send`, a bound method of its request cycle, which
     holds the transport: ASGI has no message that resets or drops a connection, so
-    connection faults reach below it. None under other servers (the in-process client)."""
+    connection faults reach below it (tests/test_faults_connections.py checks it holds).
+    None under other servers (the in-process client)."""
     transport = getattr(getattr(send, "__self__", None), "transport", None)
     return transport if hasattr(transport, "abort") else None
 
