@@ -7,6 +7,9 @@ import time
 
 import pytest
 
+from apitwin.server.core.api import available
+from apitwin.server.core.faults.rules import KIND_STATUS
+from conftest import make_client
 from faults_helpers import PROFILES, add_rule, api, last_entry, served  # noqa: F401  (fixtures)
 
 KINDS = ["unauthorized", "forbidden", "not_found", "rate_limited", "server_error", "unavailable"]
@@ -190,7 +193,18 @@ def test_injected_answers_are_marked_in_the_journal(api):
                                  "actions": [f"{rule['id']}: latency 10 ms", f"{rule['id']}: unavailable"]}
 
 
-def test_every_api_has_its_profile():
-    from apitwin.server.core.api import available
-
-    assert set(available()) <= set(PROFILES)
+@pytest.mark.parametrize("name", available())
+def test_every_api_renders_every_injected_kind_itself(name):
+    """Each API's errors.shape knows each kind (none falls through to its catch-all), and a
+    rate limit or an outage keeps its status, whatever the API's convention for the rest."""
+    twin, client = make_client(name)
+    shape = twin.definition.errors.shape
+    path = next(iter(twin.definition.load_spec()["paths"]))
+    for kind, status in KIND_STATUS.items():
+        add_rule(client, kind=kind, times=1)
+        answer = client.get(path)
+        assert answer.content, kind
+        assert shape(status, "", kind) != shape(status, "", "not_a_kind"), kind
+        if kind in ("rate_limited", "unavailable"):
+            assert answer.status_code == status, kind
+    assert set(PROFILES) <= set(available())
