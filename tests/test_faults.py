@@ -102,6 +102,15 @@ def test_a_long_tailed_latency_has_its_median_and_its_tail(monarc):
     assert sum(d > 100 for d in delays) <= 5
 
 
+def test_a_range_written_as_text_is_a_uniform_latency(monarc):
+    _, client = monarc
+    add_rule(client, latency="20ms..40ms", seed=1)
+    for _ in range(3):
+        assert client.get("/api/v2/stats/", headers=KEY).status_code == 200
+    entries = client.get("/__apitwin/requests", params={"limit": 3}).json()["requests"]
+    assert all(20 <= int(e["fault"]["actions"][0].split()[-2]) <= 40 for e in entries)
+
+
 def test_delays_of_several_rules_add_up_and_the_first_answer_wins(monarc):
     _, client = monarc
     add_rule(client, latency="5ms")

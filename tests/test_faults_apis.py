@@ -32,12 +32,16 @@ def test_a_fixed_latency_makes_each_call_at_least_that_much_slower(api):
     assert last_entry(client)["fault"]["actions"] == [f"{rule['id']}: latency 150 ms"]
 
 
-def test_a_uniform_latency_stays_in_its_range_and_its_seed_replays_it(api):
+@pytest.mark.parametrize("latency, low, high", [
+    ({"min": "20ms", "max": "60ms"}, 20, 60),
+    ({"median": "10ms", "p99": "50ms"}, 1, 200),
+])
+def test_a_random_latency_stays_in_its_range_and_its_seed_replays_it(api, latency, low, high):
     profile, _, client = api
     credential, _ = profile.credentials(client)
 
     def delays():
-        add_rule(client, latency={"min": "20ms", "max": "60ms"}, seed=11)
+        add_rule(client, latency=latency, seed=11)
         for _ in range(4):
             assert profile.read(client, credential).status_code == 200
         entries = client.get("/__apitwin/requests", params={"limit": 4}).json()["requests"]
@@ -45,7 +49,7 @@ def test_a_uniform_latency_stays_in_its_range_and_its_seed_replays_it(api):
         return [entry["fault"]["actions"][0].split()[-2] for entry in entries]
 
     first = delays()
-    assert all(20 <= int(ms) <= 60 for ms in first)
+    assert all(low <= int(ms) <= high for ms in first)
     assert delays() == first
 
 
