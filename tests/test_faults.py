@@ -173,7 +173,7 @@ def _serve(monkeypatch, argv) -> tuple[int, dict]:
     return cli.main(argv), served
 
 
-def test_serve_takes_rules_from_its_options_and_its_config_file(monkeypatch, tmp_path):
+def test_serve_takes_rules_from_its_options_and_its_config_file(monkeypatch, tmp_path, capsys):
     config = tmp_path / "apitwin.toml"
     config.write_text('[[faults]]\napi = "qore"\noperation = "get_me"\nkind = "unavailable"\n'
                       '[[faults]]\npath = "/api/v2/organizations/"\nstatus = 500\n')
@@ -187,6 +187,7 @@ def test_serve_takes_rules_from_its_options_and_its_config_file(monkeypatch, tmp
     assert monarc.get("/api/v2/stats/", headers=KEY).status_code == 403
     assert monarc.get("/api/v2/stats/", headers=KEY).status_code == 429
     assert [r.get("operation") for r in qore.get("/__apitwin/faults").json()["faults"]] == ["get_me", None]
+    assert "fault rule f1 on qore: operation=get_me kind=unavailable" in capsys.readouterr().err
 
 
 def test_serve_refuses_a_rule_no_served_api_can_take(monkeypatch, capsys):

@@ -127,6 +127,8 @@ def cmd_serve(args) -> int:
         for sock in sockets.values():
             sock.close()
         raise UsageError(str(exc)) from None
+    for line in faults.summary(twins):
+        print(line, file=sys.stderr)
     return serve_all(apps, args.host, rows, admin_token)
 
 

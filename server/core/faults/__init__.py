@@ -19,7 +19,7 @@ from ..admin_access import is_admin
 from ..routes import RouteTable
 from . import inject, rules
 from .rules import ErrorAnswer, Rule
-from .startup import install, startup_rules  # noqa: F401  (the CLI's entry points)
+from .startup import install, startup_rules, summary  # noqa: F401  (the CLI's entry points)
 
 
 class Faults:

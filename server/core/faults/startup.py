@@ -40,3 +40,10 @@ def install(twins: dict, specs: list[dict]) -> None:
                 errors.append(f"{name}: {exc}")
         if errors and (api is not None or len(errors) == len(twins)):
             raise ValueError(f"fault {spec}: {'; '.join(errors)}")
+
+
+def summary(twins: dict) -> list[str]:
+    """One line per start-up rule, printed by `serve` so nobody takes injected faults for the API."""
+    return [f"fault rule {rule['id']} on {name}: "
+            + " ".join(f"{k}={v}" for k, v in rule.items() if k not in ("id", "seed", "applied"))
+            for name, twin in twins.items() for rule in twin.faults.describe()]
