@@ -1,20 +1,21 @@
-"""Connection faults as a real HTTP client sees them, on every API served by uvicorn on a
-free port: a reset, a close without an answer, a truncated body, malformed bytes."""
+"""Connection faults as a real HTTP client sees them, on every API served as `apitwin serve`
+serves it (uvicorn, its HTTP protocol) on a free port: a reset, a close without an answer,
+a truncated body, malformed bytes."""
 from __future__ import annotations
 
 import httpx
 import pytest
 
 from apitwin.server.core.app import create
-from conformance_helpers import serving
 from faults_helpers import PROFILES
+from served_helpers import served
 
 
 @pytest.fixture(params=list(PROFILES), scope="module")
 def server(request):
     profile = PROFILES[request.param]
     _, app = create(profile.api)
-    with serving(app) as url, httpx.Client(base_url=url) as client:
+    with served(app) as url, httpx.Client(base_url=url) as client:
         yield profile, client
 
 
