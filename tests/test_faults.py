@@ -260,3 +260,27 @@ def test_recipe_a_share_of_503_on_one_operation(monkeypatch):
         assert client.get("/api/v2/stats/", headers=KEY).status_code == 200  # other operations
         outcomes.append(statuses)
     assert outcomes[0] == outcomes[1]  # the same seed: the same calls fail
+
+
+# -- ingest endpoints, as browser SDKs call them --------------------------------------------------
+def test_a_rate_limited_ingest_answers_in_its_own_form_with_cors_headers():
+    from qoncrete_helpers import SOURCE, WRITE
+
+    _, qoncrete = make_client("qoncrete")
+    add_rule(qoncrete, path="/{sourceId}", rate_limit="1/1m")
+    origin = {"Origin": "http://localhost:3000"}
+
+    def send():
+        return qoncrete.get(f"/{SOURCE}", params={"token": WRITE, "body": '{"type": "x"}'}, headers=origin)
+
+    assert send().status_code == 204
+    refused = send()
+    assert (refused.status_code, refused.json()) == (429, {"code": 429, "text": "too many requests"})
+    assert refused.headers["access-control-allow-origin"] in ("*", "http://localhost:3000")
+
+    _, datacortex = make_client("datacortex")
+    add_rule(datacortex, path="/acme/1/track", kind="unavailable")
+    down = datacortex.post("/acme/1/track", content=b"{}", headers={"Content-Type": "text/plain", **origin})
+    assert (down.status_code, down.text) == (503, "Service unavailable")
+    assert down.headers["content-type"].startswith("text/plain")
+    assert down.headers["access-control-allow-origin"] in ("*", "http://localhost:3000")
