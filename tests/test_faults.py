@@ -165,7 +165,7 @@ def _serve(monkeypatch, argv) -> tuple[int, dict]:
     """`apitwin serve ARGV` up to the point it would serve: its exit code and its apps."""
     served = {}
 
-    def capture(apps, host, rows):
+    def capture(apps, host, rows, *rest):
         served.update({name: app for name, app, _ in apps})
         return 0
 
