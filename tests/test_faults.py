@@ -162,14 +162,21 @@ def test_a_command_line_rule_reads_as_its_json_form():
 
 
 def _serve(monkeypatch, argv) -> tuple[int, dict]:
-    """`apitwin serve ARGV` up to the point it would serve: its exit code and its apps."""
+    """`apitwin serve ARGV` up to the point it would serve: its exit code and its apps
+    (listening on free loopback ports, never the APIs' default ones)."""
+    from apitwin.server.core import serve
+
     served = {}
+    listen = serve.listen
 
     def capture(apps, host, rows, *rest):
-        served.update({name: app for name, app, _ in apps})
+        for name, app, sock in apps:
+            served[name] = app
+            sock.close()
         return 0
 
-    monkeypatch.setattr("apitwin.server.core.serve.serve_all", capture)
+    monkeypatch.setattr(serve, "listen", lambda name, host, port: listen(name, "127.0.0.1", 0))
+    monkeypatch.setattr(serve, "serve_all", capture)
     return cli.main(argv), served
 
 
@@ -190,13 +197,18 @@ def test_serve_takes_rules_from_its_options_and_its_config_file(monkeypatch, tmp
     assert "fault rule f1 on qore: operation=get_me kind=unavailable" in capsys.readouterr().err
 
 
-def test_serve_refuses_a_rule_no_served_api_can_take(monkeypatch, capsys):
+def test_serve_refuses_a_rule_no_served_api_can_take(monkeypatch, capsys, tmp_path):
     code, apps = _serve(monkeypatch, ["serve", "monarc", "--fault", "GET /api/me status=503"])
     assert code == 2 and not apps
     assert "path /api/me: no route of this API" in capsys.readouterr().err
     code, _ = _serve(monkeypatch, ["serve", "monarc", "--latency", "fast"])
     assert code == 2
     assert "invalid duration 'fast'" in capsys.readouterr().err
+    config = tmp_path / "apitwin.toml"
+    config.write_text("faults = 3\n")
+    code, _ = _serve(monkeypatch, ["serve", "monarc", "--config", str(config)])
+    assert code == 2
+    assert capsys.readouterr().err == "apitwin: config: faults is an array of tables ([[faults]])\n"
 
 
 # -- the README's recipes, as written -----------------------------------------------------------
