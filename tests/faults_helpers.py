@@ -9,6 +9,7 @@ import pytest
 
 from conftest import make_client
 
+MONARC_V1_KEY = "cases-v1-token-5b7d9f1a3c5e7a9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c"
 MONARC_KEY = "SylsDTZTBk2zAkg016vW_aCuO1XQDXPsxrLuI1TG7z5sYvUfRlVf5R4g6kDnLI_o-c5iqrswrWzPANDKXmtV7Q"
 
 
@@ -87,6 +88,26 @@ PROFILES = {
             "rate_limited": (429, {"error": "Too Many Requests"}),
             "server_error": (500, {"error": "Internal Server Error"}),
             "unavailable": (503, {"error": "Service Unavailable"}),
+        },
+    ),
+    "monarc-v1": Profile(
+        api="monarc-v1",
+        read_path="/api/v1/client/me", read_operation="get_me", read_template="/api/v1/client/me",
+        credentials=lambda c: ({"headers": {"X-API-KEY": MONARC_V1_KEY}},
+                               {"headers": {"X-API-KEY": "acme-v1-token-2e4a6c8e0a2c4e6a8c0e2a4c6e8a0c2e4a6c8e0a2c4e6a8c"}}),
+        # No login either: the key is checked on every call; client/me stands in.
+        login=("GET", "/api/v1/client/me", None), login_operation="get_me",
+        write=("PATCH", "/api/v1/client/me", {"is_sharing_enabled": False},
+               {"headers": {"X-API-KEY": MONARC_V1_KEY}}),
+        kinds={
+            "unauthorized": (401, {"Error": "Unauthorized - Authentication required."}),
+            "forbidden": (403, {"Error": "Forbidden - Authentication failed."}),
+            "not_found": (404, {"message": "The requested URL was not found on the server. If you entered the URL "
+                                           "manually please check your spelling and try again."}),
+            "rate_limited": (429, {"message": "This user has exceeded an allotted request count. Try again later."}),
+            "server_error": (500, {"message": "Internal Server Error"}),
+            "unavailable": (503, {"message": "The server is temporarily unable to service your request due to "
+                                             "maintenance downtime or capacity problems. Please try again later."}),
         },
     ),
     "qore": Profile(

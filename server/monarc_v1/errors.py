@@ -19,6 +19,17 @@ METHOD_NOT_ALLOWED = "The method is not allowed for the requested URL."
 FORBIDDEN = ("You don't have the permission to access the requested resource. "
              "It is either read-protected or not readable by the server.")
 SERVER_ERROR = "Internal Server Error"
+UNAUTHENTICATED = "Unauthorized - Authentication required."
+AUTHENTICATION_FAILED = "Forbidden - Authentication failed."
+# Werkzeug's 404, 429 and 503 as Flask-RESTX answers them; the service had no rate limit
+# or maintenance mode of its own, injected ones (`/__apitwin/faults`) look like a proxy's.
+_INJECTED = {
+    "not_found": (404, {"message": "The requested URL was not found on the server. If you entered the URL "
+                                   "manually please check your spelling and try again."}),
+    "rate_limited": (429, {"message": "This user has exceeded an allotted request count. Try again later."}),
+    "unavailable": (503, {"message": "The server is temporarily unable to service your request due to "
+                                     "maintenance downtime or capacity problems. Please try again later."}),
+}
 
 
 class Refused(DomainError):
@@ -53,7 +64,11 @@ def shape(status: int, message: str, kind: str, details=None) -> tuple[int, dict
     if kind == "invalid":
         return 400, {"errors": details or {}, "message": INVALID}
     if kind in ("unauthorized", "forbidden"):
-        return (401 if kind == "unauthorized" else 403), {"Error": message}
+        # The service's own words when the caller (an injected fault) gives none.
+        default = UNAUTHENTICATED if kind == "unauthorized" else AUTHENTICATION_FAILED
+        return (401 if kind == "unauthorized" else 403), {"Error": message or default}
+    if kind in _INJECTED:  # only fault rules ask for these: Werkzeug's descriptions
+        return _INJECTED[kind]
     if kind == "refused":
         return 400, {"Error": message}
     if kind == "upgrade_required":
