@@ -29,7 +29,7 @@ class _BadArgs(Exception):
 
 
 def _parser(api: str | None) -> argparse.ArgumentParser:
-    parser = _Parser(prog="apitwin conform", description=__doc__,
+    parser = _Parser(prog="apitwin conform", description=__doc__, epilog=_credentials_help(),
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("api", help=f"the API ({', '.join(profiles.names())})")
     parser.add_argument("--base-url", help="the deployment, e.g. http://127.0.0.1:5000")
@@ -40,7 +40,11 @@ def _parser(api: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, help="seed of the generated cases (default 0: same run every time)")
     parser.add_argument("--stateful-steps", type=int, help="steps of each stateful sequence (default 10)")
     parser.add_argument("--strict", action="store_true", default=None,
-                        help="fail on the known deviations the profile waives")
+                        help="fail on every answer accepted as documented behaviour and every waived deviation")
+    parser.add_argument("--show-secrets", action="store_true", default=None,
+                        help="write the real credentials into the reproduction (curl) lines (default: ***)")
+    parser.add_argument("--operation", action="append", metavar="OPERATION_ID",
+                        help="only this operation in the Schemathesis phases (repeatable)")
     parser.add_argument("--scenarios-only", action="store_true", default=None,
                         help="skip the Schemathesis phases: conventions and scenarios only")
     parser.add_argument("--junit", metavar="PATH", help="write a JUnit XML report")
@@ -55,6 +59,16 @@ def _parser(api: str | None) -> argparse.ArgumentParser:
 def env_prefix(api: str) -> str:
     """APITWIN_<API>: `monarc-v1` reads APITWIN_MONARC_V1_... (a dash is no shell name)."""
     return "APITWIN_" + api.upper().replace("-", "_")
+
+
+def _credentials_help() -> str:
+    """Every API's credential options, for `apitwin conform --help`."""
+    lines = ["credentials of each API (also APITWIN_<API>_<OPTION> or --config):"]
+    for name in profiles.names():
+        options = profiles.get(name).auth_options
+        lines.append(f"  {name}:")
+        lines += [f"    {o.flag:<16} {o.help}" for o in options] or ["    (none)"]
+    return "\n".join(lines)
 
 
 def _settings(args, api: str, names: list[str]) -> dict:
@@ -106,7 +120,7 @@ def parse(argv: list[str]) -> Options:
     profile = profiles.get(api)
     cred_names = [o.name for o in profile.auth_options]
     values = _settings(args, api, ["base_url", "read_only", "max_examples", "seed", "stateful_steps", "strict",
-                                   "scenarios_only", "junit", "report_dir", *cred_names])
+                                   "scenarios_only", "junit", "report_dir", "show_secrets", *cred_names])
     base_url = values["base_url"]
     if not base_url:
         raise _BadArgs(f"--base-url is required (or {env_prefix(api)}_BASE_URL)")
@@ -122,7 +136,8 @@ def parse(argv: list[str]) -> Options:
         schemathesis=not _flag(values["scenarios_only"]),
         max_examples=_int(values["max_examples"], "--max-examples", 20, 1),
         seed=_int(values["seed"], "--seed", 0), stateful_steps=_int(values["stateful_steps"], "--stateful-steps", 10, 1),
-        junit=values["junit"], report_dir=values["report_dir"],
+        junit=values["junit"], report_dir=values["report_dir"], show_secrets=_flag(values["show_secrets"]),
+        operations=tuple(args.operation or ()),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import schemathesis
@@ -15,11 +16,14 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 
 from .exchange import Exchange
+from .profiles import ToolArtefact
 from .results import RUN, Failure, Results
+from .safety import Ledger, make_safe
 from .spec import SAFE_METHODS, Routes
+from .verdicts import judge, waiver
 
 if TYPE_CHECKING:
-    from .profiles import Created, Profile
+    from .profiles import Profile
     from .scenarios import Session
 
 # The checks of every run (Schemathesis' own), and the profile's, registered once below.
@@ -32,10 +36,25 @@ CHECKS = (
 WRITE_ONLY_CHECKS = ("use_after_free", "ensure_resource_availability", "unsupported_method")
 CONVENTIONS = "api_conventions"
 
-# The run in progress, for the `api_conventions` check (Schemathesis calls it from its
-# worker threads, with no way to pass it our state). One kit run at a time per process.
+# The run in progress, for the hooks and the `api_conventions` check (Schemathesis calls
+# them from its worker threads, with no way to pass them our state). One kit run at a time
+# per process.
 _ACTIVE: dict = {}
 _LOCK = threading.Lock()
+
+
+@dataclass
+class _Run:
+    profile: "Profile"
+    session: "Session"
+    results: Results
+    ledger: Ledger
+    strict: bool
+    read_only: bool = False
+
+    @property
+    def routes(self) -> Routes:
+        return self.session.routes
 
 
 def to_exchange(response, routes: Routes, secrets: tuple[str, ...] = ()) -> Exchange:
@@ -57,23 +76,45 @@ def to_exchange(response, routes: Routes, secrets: tuple[str, ...] = ()) -> Exch
     )
 
 
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    """Every generated write is made safe first: it can only touch what the run created."""
+    active = _ACTIVE.get("run")
+    if active is None:
+        return
+    route = active.routes.by_label.get(case.operation.label)
+    make_safe(active.profile, active.ledger, route, case.method, case.path_parameters, case.query, case.body,
+              read_only=active.read_only)
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    """What a generated request created is the run's own at once (later steps may change it)."""
+    active = _ACTIVE.get("run")
+    if active is None:
+        return
+    item = active.profile.created(to_exchange(response, active.routes, active.session.secrets))
+    if item is not None:
+        active.ledger.add(item)
+
+
 @schemathesis.check
 def api_conventions(ctx, response, case):
     """The API's own conventions (its profile's `conventions`): error shapes and the like."""
     active = _ACTIVE.get("run")
     if active is None:
         return None
-    profile, routes, session = active
-    exchange = to_exchange(response, routes, session.secrets)
-    problems = profile.conventions(exchange)
+    exchange = to_exchange(response, active.routes, active.session.secrets)
     meta = getattr(case, "meta", None) or getattr(case, "_meta", None)
     mode = getattr(getattr(meta, "generation", None), "mode", None)
-    if mode is not None and not mode.is_negative and 200 <= response.status_code < 300:
-        why = profile.rejected(exchange)
-        if why:  # Schemathesis sees a 2xx; the API's convention says it refused valid input
-            problems.insert(0, f"schema-valid request rejected ({why})")
-    if problems:
-        raise AssertionError("\n".join(problems))
+    verdict = judge(active.profile, exchange, valid_request=mode is not None and not mode.is_negative,
+                    strict=active.strict)
+    if verdict.accepted is not None:
+        active.results.accept(verdict.accepted, exchange)
+    if verdict.waived is not None:
+        active.results.waive(verdict.waived, exchange)
+    if verdict.problems:
+        raise AssertionError("\n".join(verdict.problems))
     return None
 
 
@@ -100,6 +141,8 @@ def _config(base_url: str, options) -> SchemathesisConfig:
         "request-timeout": 15,
         "max-failures": 500,
         "suppress-health-check": ["all"],
+        # --show-secrets: the reproduction lines carry the real credentials.
+        "output": {"sanitization": {"enabled": not options.show_secrets}},
         # No state across runs: a cache would replay old crashes and make runs differ.
         "cache": {"enabled": False},
         "generation": {"max-examples": options.max_examples, "deterministic": True, "database": "none"},
@@ -115,14 +158,17 @@ def _config(base_url: str, options) -> SchemathesisConfig:
 
 
 def run_schemathesis(spec: dict, base_url: str, profile: "Profile", session: "Session", results: Results,
-                     options, created: list["Created"]) -> None:
+                     options, ledger: Ledger) -> None:
     """Run the Schemathesis phases; record cases, checks and failures in `results`."""
     routes = session.routes
     schema = schemathesis.openapi.from_dict(spec, config=_config(base_url, options))
     if options.read_only:
         schema = schema.include(method=list(SAFE_METHODS))
-    if profile.excluded_operations:
-        schema = schema.exclude(operation_id=list(profile.excluded_operations))
+    excluded = list(profile.excluded_operations) + list(options.skipped_operations)
+    if excluded:
+        schema = schema.exclude(operation_id=excluded)
+    if options.operations:
+        schema = schema.include(operation_id=list(options.operations))
 
     class KitAuth:
         """The session's credentials; a fresh login when Schemathesis gets 401/403 mid-run."""
@@ -146,20 +192,22 @@ def run_schemathesis(spec: dict, base_url: str, profile: "Profile", session: "Se
     def filter_failure(context, failure, case, response):
         exchange = to_exchange(response, routes, session.secrets)
         for check in _check_names(failure):
-            excused = excuse(profile, check, exchange, failure, strict)
-            if excused:
-                kind, reason = excused
-                (results.accepted if kind == "accepted" else results.waived)[(exchange.label, reason)] += 1
+            if check == CONVENTIONS:
+                continue  # judged (documented rules and waivers too) in the check itself
+            excused = excusal(profile, check, exchange, failure, strict)
+            if excused is not None:
+                kind, why = excused
+                {"artefact": results.artefact, "accepted": results.accept, "waived": results.waive}[kind](why, exchange)
                 return False
         return True
 
     seen_cases: set[str] = set()
     with _LOCK:
-        _ACTIVE["run"] = (profile, routes, session)
+        _ACTIVE["run"] = _Run(profile, session, results, ledger, strict, options.read_only)
         try:
             for event in from_schema(schema).execute():
                 if isinstance(event, events.ScenarioFinished):
-                    _record(event.recorder, routes, profile, session, results, created, seen_cases)
+                    _record(event.recorder, routes, profile, session, results, seen_cases)
                 elif isinstance(event, events.NonFatalError):
                     results.fail(Failure(check="schemathesis", operation=event.label or RUN,
                                          title=f"could not test: {event.value.__class__.__name__}",
@@ -171,30 +219,32 @@ def run_schemathesis(spec: dict, base_url: str, profile: "Profile", session: "Se
             _ACTIVE.pop("run", None)
 
 
-def excuse(profile, check: str, exchange: Exchange, failure=None, strict: bool = False) -> tuple[str, str] | None:
-    """Why a failed check on one exchange is no failure: ("accepted", reason) for the API's
-    documented behaviour, ("waived", why) for a known deviation (not with `strict`); None
-    when it is a failure. Used for Schemathesis' failures here and by `judge` (the proxy)."""
-    reason = profile.accept(check, exchange) or _unknown_query_ignored(profile, check, failure) \
-        or _request_line_too_long(exchange)
-    if reason:
-        return "accepted", reason
-    if not strict:
-        for deviation in profile.deviations:
-            if deviation.operation in (exchange.operation, "*") and deviation.check == check \
-                    and deviation.matches(check, exchange):
-                return "waived", deviation.why
-    return None
+def excusal(profile: "Profile", check: str, exchange: Exchange, failure=None, strict: bool = False):
+    """Why a failed check on one exchange is no failure of the deployment, or None:
+    ("artefact", ToolArtefact) the checker is wrong (also with `strict`); ("accepted", Documented)
+    the API's documented behaviour; ("waived", Deviation) a known deviation."""
+    artefact = profile.artefact(check, exchange, failure) or engine_artefact(profile, check, exchange, failure)
+    if artefact is not None:
+        return "artefact", artefact
+    if strict:
+        return None
+    rule = profile.accept(check, exchange)
+    if rule is not None:
+        return "accepted", rule
+    deviation = waiver(profile, check, exchange)
+    return ("waived", deviation) if deviation is not None else None
 
 
-def _unknown_query_ignored(profile, check: str, failure) -> str | None:
-    """OpenAPI lets a server ignore query parameters it does not know; Schemathesis' negative
-    phase counts sending one as invalid input. APIs that document ignoring them pass."""
-    message = getattr(failure, "message", "") or ""
-    if profile.ignores_unknown_query_parameters and check == "negative_data_rejection" \
-            and "in query - violates `additionalProperties`" in message:
-        return "an unknown query parameter is ignored (documented)"
-    return None
+def excuse(profile: "Profile", check: str, exchange: Exchange, failure=None, strict: bool = False):
+    """`excusal` in words, for `judge` (the proxy): ("accepted", reason) for a tool artefact or
+    documented behaviour, ("waived", why) for a known deviation, None for a failure."""
+    excused = excusal(profile, check, exchange, failure, strict)
+    if excused is None:
+        return None
+    kind, why = excused
+    if kind == "waived":
+        return "waived", why.why
+    return "accepted", f"{why.name}: {why.why if kind == 'artefact' else why.reason}"
 
 
 # Web servers refuse request lines past a limit before the application sees them (nginx:
@@ -202,10 +252,30 @@ def _unknown_query_ignored(profile, check: str, failure) -> str | None:
 REQUEST_LINE_LIMIT = 8192
 
 
-def _request_line_too_long(exchange: Exchange) -> str | None:
+def engine_artefact(profile: "Profile", check: str, exchange: Exchange, failure) -> ToolArtefact | None:
+    """Failures that are Schemathesis' mistake for any API (listed as tool artefacts)."""
+    message = getattr(failure, "message", "") or ""
+    if profile.ignores_unknown_query_parameters and check == "negative_data_rejection" \
+            and "in query - violates `additionalProperties`" in message:
+        return UNKNOWN_QUERY_IGNORED
     if len(exchange.url) > REQUEST_LINE_LIMIT and exchange.status in (400, 414):
-        return f"the web server refuses a request line over {REQUEST_LINE_LIMIT} bytes (transport, not the API)"
+        return REQUEST_LINE_TOO_LONG
+    if check in ("negative_data_rejection", "unsupported_method") and exchange.status is not None \
+            and 200 <= exchange.status < 300 and profile.rejected(exchange) is not None:
+        return REFUSED_IN_A_2XX
     return None
+
+
+UNKNOWN_QUERY_IGNORED = ToolArtefact(
+    "unknown-query-ignored", "negative_data_rejection", (), lambda ex, f: True,
+    "OpenAPI lets a server ignore query parameters it does not know (and this API documents it); "
+    "Schemathesis counts sending one as invalid input")
+REQUEST_LINE_TOO_LONG = ToolArtefact(
+    "request-line-too-long", "*", (), lambda ex, f: True,
+    f"the web server refuses a request line over {REQUEST_LINE_LIMIT} bytes before the API sees it (transport)")
+REFUSED_IN_A_2XX = ToolArtefact(
+    "refusal-in-a-2xx", "*", (), lambda ex, f: True,
+    "the API refuses with a 2xx holding an error (its documented convention); Schemathesis reads only the status")
 
 
 def _check_names(failure) -> tuple[str, ...]:
@@ -218,7 +288,7 @@ def _check_names(failure) -> tuple[str, ...]:
     return names + ((legacy,) if legacy and legacy not in names else ()) or (type(failure).__name__,)
 
 
-def _record(recorder, routes: Routes, profile, session, results: Results, created, seen_cases: set) -> None:
+def _record(recorder, routes: Routes, profile, session, results: Results, seen_cases: set) -> None:
     labels: dict[str, str] = {}
     answers: dict[str, Exchange] = {}
     for case_id, node in recorder.cases.items():
@@ -234,11 +304,9 @@ def _record(recorder, routes: Routes, profile, session, results: Results, create
             continue
         seen_cases.add(case_id)
         results.case(label)
+        results.answers[response.status_code] += 1
         if profile.auth_options and not _unauthenticated(response, session):
             results.statuses[response.status_code] += 1
-        item = profile.created(exchange)
-        if item is not None and 200 <= response.status_code < 300:
-            created.append(item)
     for case_id, checks in recorder.checks.items():
         label = labels.get(case_id) or recorder.label or RUN
         for check in checks:

@@ -73,12 +73,29 @@ class Results:
     operations: dict[str, OperationStats] = field(default_factory=dict)
     failures: dict[tuple, Failure] = field(default_factory=dict)
     scenarios: list[ScenarioResult] = field(default_factory=list)
-    accepted: Counter = field(default_factory=Counter)  # (operation, reason) -> count
-    waived: Counter = field(default_factory=Counter)  # (operation, deviation) -> count
+    accepted: Counter = field(default_factory=Counter)  # documented-behaviour line -> count
+    waived: Counter = field(default_factory=Counter)  # known-deviation line -> count
+    artefacts: Counter = field(default_factory=Counter)  # tool-artefact line -> count
+    stand_in_only: list[str] = field(default_factory=list)  # operations only the stand-in has
+    stand_in_only_tested: bool = False  # the deployment is apitwin's stand-in: they were tested
     leftovers: list[str] = field(default_factory=list)  # created objects the run could not delete
+    created: list[str] = field(default_factory=list)  # what the run created
     cleaned: int = 0
+    credentials: str = ""  # whether the starting credentials still work at the end
     notes: list[str] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)  # status of every authenticated answer
+    answers: Counter = field(default_factory=Counter)  # status of every answer
+
+    # -- the three lists (and documented behaviour) ------------------------------------
+    def accept(self, rule, exchange) -> None:
+        ops = ", ".join(rule.operations)
+        self.accepted[f"{rule.name} ({ops}, {rule.status}): {rule.reason}"] += 1
+
+    def waive(self, deviation, exchange) -> None:
+        self.waived[f"{deviation.operation}: {deviation.why}"] += 1
+
+    def artefact(self, artefact, exchange) -> None:
+        self.artefacts[f"{artefact.name} ({exchange.label}): {artefact.why}"] += 1
 
     # -- recording ---------------------------------------------------------------------
     def operation(self, label: str | None) -> OperationStats:
@@ -164,18 +181,22 @@ class Results:
         scenario_table = self.scenario_table()
         if scenario_table:
             out += ["", "Scenarios:", scenario_table]
-        if self.accepted:
-            out += ["", "Answers accepted as this API's documented behaviour (not failures):"]
-            out += [f"  {op}: {reason} ({n}x)" for (op, reason), n in sorted(self.accepted.items())]
-        if self.waived:
-            out += ["", "Known deviations waived (listed in the profile; run with --strict to fail on them):"]
-            out += [f"  {op}: {reason} ({n}x)" for (op, reason), n in sorted(self.waived.items())]
-        if self.cleaned or self.leftovers:
-            out += ["", f"Clean-up: {self.cleaned} created object(s) deleted, {len(self.leftovers)} left."]
+        for title, counter in self._lists():
+            out += ["", title]
+            out += [f"  {n}x {line}" for line, n in sorted(counter.items())]
+        if self.stand_in_only:
+            out += ["", "Operations only in apitwin's stand-in (" + (
+                "tested: the deployment is the stand-in):" if self.stand_in_only_tested
+                else "not in the real service; skipped against this deployment):")]
+            out += [f"  {label}" for label in self.stand_in_only]
+        out += ["", self.writes_summary()]
+        if self.leftovers:
             shown = self.leftovers[:10]
             out += [f"  not deleted: {item}" for item in shown]
             if len(self.leftovers) > len(shown):
                 out.append(f"  ... and {len(self.leftovers) - len(shown)} more (see the report directory)")
+        if self.credentials:
+            out += [f"Credentials: {self.credentials}"]
         if self.notes:
             out += [""] + [f"Note: {n}" for n in self.notes]
         if self.failures:
@@ -184,6 +205,26 @@ class Results:
                 out += ["", failure.text()]
         out += ["", self.verdict()]
         return "\n".join(out)
+
+    def _lists(self) -> list[tuple[str, Counter]]:
+        lists = []
+        if self.accepted:
+            lists.append(("Documented behaviour accepted, per rule (not failures; --strict fails on them):",
+                          self.accepted))
+        if self.waived:
+            lists.append(("Known deviations of this deployment, waived (--strict fails on them):", self.waived))
+        if self.artefacts:
+            lists.append(("Tool artefacts (the checker is wrong, not the deployment; never failures):",
+                          self.artefacts))
+        return lists
+
+    def writes_summary(self) -> str:
+        if not self.created:
+            return "Writes: the run created nothing."
+        kinds = Counter(item.split(" ", 1)[0] if " " in item else item for item in self.created)
+        what = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        return (f"Writes: the run created {len(self.created)} object(s) ({what}); deleted {self.cleaned}, "
+                f"{len(self.leftovers)} left.")
 
     def verdict(self) -> str:
         if self.passed:
@@ -249,12 +290,15 @@ class Results:
             + (f"<p>Reproduce:</p><pre class='curl'>{e(f.curl)}</pre>" if f.curl else "")
             + "</div>" for f in self.failures.values())
         extra = ""
-        if self.accepted:
-            extra += "<h2>Accepted as documented behaviour</h2><ul>" + "".join(
-                f"<li>{e(op)}: {e(r)} ({n}x)</li>" for (op, r), n in sorted(self.accepted.items())) + "</ul>"
-        if self.waived:
-            extra += "<h2>Known deviations waived</h2><ul>" + "".join(
-                f"<li>{e(op)}: {e(r)} ({n}x)</li>" for (op, r), n in sorted(self.waived.items())) + "</ul>"
+        for title, counter in self._lists():
+            extra += f"<h2>{e(title)}</h2><ul>" + "".join(
+                f"<li>{n}x {e(line)}</li>" for line, n in sorted(counter.items())) + "</ul>"
+        if self.stand_in_only:
+            extra += "<h2>Operations only in apitwin's stand-in</h2><ul>" + "".join(
+                f"<li>{e(label)}</li>" for label in self.stand_in_only) + "</ul>"
+        extra += f"<h2>Writes</h2><p>{e(self.writes_summary())}</p>"
+        if self.credentials:
+            extra += f"<p>Credentials: {e(self.credentials)}</p>"
         if self.leftovers:
             extra += "<h2>Created objects not deleted</h2><ul>" + "".join(
                 f"<li>{e(item)}</li>" for item in self.leftovers) + "</ul>"

@@ -10,9 +10,10 @@ import httpx
 
 from . import profiles
 from .engine import run_schemathesis
-from .profiles import Created, LoginRefused
+from .profiles import LoginRefused, WrongTarget
 from .results import RUN, Failure, Results
-from .scenarios import Session, Unreachable, run_scenarios
+from .safety import Ledger
+from .scenarios import Session, Unreachable, UnsafeWrite, run_scenarios
 from .spec import Routes, load_spec
 
 EXIT_PASSED, EXIT_FAILED, EXIT_NOT_RUN = 0, 1, 2
@@ -31,7 +32,14 @@ class Options:
     junit: str | None = None
     report_dir: str | None = None
     schemathesis: bool = True  # False: scenarios and conventions only
+    show_secrets: bool = False  # credentials in the reproduction lines
     skipped_checks: tuple[str, ...] = ()
+    operations: tuple[str, ...] = ()  # only these operationIds in the Schemathesis phases
+    skipped_operations: tuple[str, ...] = ()  # set by the run: stand-in-only ones elsewhere
+
+
+# A run whose answers are nearly all 404 tested nothing: the base URL or the API is wrong.
+NOT_FOUND_SHARE = 0.9
 
 
 def run(options: Options, out=None) -> tuple[int, Results | None]:
@@ -40,14 +48,16 @@ def run(options: Options, out=None) -> tuple[int, Results | None]:
     profile = profiles.get(options.api)
     options.skipped_checks = tuple(options.skipped_checks) + tuple(profile.skipped_checks)
     spec = load_spec(options.api)
+    routes = Routes(spec)
     results = Results(api=options.api, base_url=options.base_url, seed=options.seed, read_only=options.read_only)
     for name, why in profile.skipped_checks.items():
         results.notes.append(f"Schemathesis check {name} not run for {options.api}: {why}")
     for name, why in profile.excluded_operations.items():
         results.notes.append(f"Schemathesis does not call {name}: {why}")
-    session = Session(options.base_url, profile, options.creds, results, Routes(spec))
+    ledger = Ledger()
+    session = Session(options.base_url, profile, options.creds, results, routes, ledger=ledger,
+                      show_secrets=options.show_secrets)
     session.strict = options.strict
-    created: list[Created] = []
     try:
         try:
             session.http.get("/")
@@ -55,15 +65,23 @@ def run(options: Options, out=None) -> tuple[int, Results | None]:
             raise Unreachable(f"{options.base_url}: {exc.__class__.__name__}: {exc}") from exc
         session.login()
         profile.probe(session)
+        ledger.owned.update(profile.own_values(session))
+        _stand_in_only(session, routes, options, results)
+        print(_plan(profile, options, ledger), file=out)
         if options.schemathesis:
-            run_schemathesis(spec, options.base_url, profile, session, results, options, created)
-        run_scenarios(session, profile.scenarios(), read_only=options.read_only, created=created)
-        _clean_up(session, created, results)
+            run_schemathesis(spec, options.base_url, profile, session, results, options, ledger)
+        run_scenarios(session, profile.scenarios(), read_only=options.read_only)
+        _clean_up(session, ledger, results)
+        _check_credentials(session, results)
+        _not_found_everywhere(results)
     except Unreachable as exc:
         print(f"apitwin conform: could not run: the deployment is unreachable ({exc})", file=sys.stderr)
         return EXIT_NOT_RUN, None
     except LoginRefused as exc:
         print(f"apitwin conform: could not run: login refused ({exc})", file=sys.stderr)
+        return EXIT_NOT_RUN, None
+    except WrongTarget as exc:
+        print(f"apitwin conform: could not run: {exc}", file=sys.stderr)
         return EXIT_NOT_RUN, None
     finally:
         session.close()
@@ -73,8 +91,67 @@ def run(options: Options, out=None) -> tuple[int, Results | None]:
     _all_refused(profile, results)
     results.finished = time.time()
     print(results.render_text(), file=out)
-    _write_reports(options, results, created)
+    _write_reports(options, results)
     return (EXIT_PASSED if results.passed else EXIT_FAILED), results
+
+
+def _plan(profile, options: Options, ledger: Ledger) -> str:
+    """What the run will do to the deployment, said before it starts."""
+    if options.read_only:
+        return "Plan: read-only: only GET, HEAD and OPTIONS requests; nothing is created or changed."
+    return (f"Plan: this run writes. It creates {profile.creates}, every name and id it chooses "
+            f"starting with {ledger.prefix}-; it changes and deletes only what it created itself, and deletes "
+            "that at the end where the API allows (--read-only for none of this).")
+
+
+def _stand_in_only(session: Session, routes: Routes, options: Options, results: Results) -> None:
+    """Operations only apitwin's stand-in has are tested there, and skipped elsewhere."""
+    only = routes.stand_in_only
+    results.stand_in_only = sorted(only.values())
+    if not only:
+        return
+    if is_stand_in(session):
+        results.stand_in_only_tested = True
+    else:
+        options.skipped_operations = tuple(options.skipped_operations) + tuple(only)
+        session.skipped_operations = frozenset(only)
+
+
+def is_stand_in(session: Session) -> bool:
+    """Whether the deployment is apitwin's stand-in (its admin API describes itself)."""
+    try:
+        answer = session.http.get(ADMIN_DOCUMENT)
+    except httpx.TransportError:
+        return False
+    finally:
+        session.http.cookies.clear()
+    try:
+        title = answer.json().get("info", {}).get("title", "")
+    except (ValueError, AttributeError):
+        return False
+    return answer.status_code == 200 and "apitwin" in str(title).lower()
+
+
+ADMIN_DOCUMENT = "/__apitwin/admin/openapi.json"
+
+
+def _not_found_everywhere(results: Results) -> None:
+    total = sum(results.answers.values())
+    missing = results.answers.get(404, 0)
+    if total >= 10 and missing >= NOT_FOUND_SHARE * total:
+        raise WrongTarget(f"{missing} of {total} answers were 404: is this the {results.api} API, and is "
+                          f"{results.base_url} its base URL?")
+
+
+def _check_credentials(session: Session, results: Results) -> None:
+    """Every credential the run started with must still work; a run that broke one fails loudly."""
+    broken = session.profile.credentials_work(session)
+    if not broken:
+        results.credentials = "every credential the run started with still works."
+        return
+    results.credentials = "BROKEN: " + "; ".join(broken)
+    results.fail(Failure(check="credentials", operation=RUN, title="a starting credential no longer works",
+                         message="\n".join(broken)))
 
 
 def _all_refused(profile, results: Results) -> None:
@@ -90,25 +167,23 @@ def _all_refused(profile, results: Results) -> None:
             message="Nothing was really tested: check the credentials and the deployment's auth."))
 
 
-def _clean_up(session: Session, created: list[Created], results: Results) -> None:
-    seen = set()
-    for item in created:
-        if str(item) in seen:
-            continue
-        seen.add(str(item))
+def _clean_up(session: Session, ledger: Ledger, results: Results) -> None:
+    for item in list(ledger.created):
+        results.created.append(str(item))
         try:
             gone = session.profile.delete(session, item)
-        except Unreachable:
+        except (Unreachable, UnsafeWrite):
             gone = False
         if gone is True:
             results.cleaned += 1
+            ledger.deleted.append(item)
         elif gone is None:
             results.leftovers.append(f"{item} (the API cannot delete it)")
         else:
             results.leftovers.append(f"{item} (deletion failed)")
 
 
-def _write_reports(options: Options, results: Results, created: list[Created]) -> None:
+def _write_reports(options: Options, results: Results) -> None:
     if options.junit:
         results.write_junit(options.junit)
     if options.report_dir:

@@ -9,10 +9,8 @@ expectation is a failure naming the fault, with the curl line that shows it) and
 """
 from __future__ import annotations
 
-import itertools
 import time
 import traceback
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -20,7 +18,9 @@ import httpx
 
 from .exchange import Exchange
 from .results import RUN, Failure, Results, ScenarioResult
+from .safety import Ledger, violations
 from .spec import Routes
+from .verdicts import judge
 
 if TYPE_CHECKING:
     from .profiles import Created, Profile
@@ -30,16 +30,27 @@ class Unreachable(Exception):
     """The deployment did not answer at all."""
 
 
+class UnsafeWrite(Exception):
+    """A scenario was about to write to an object the run did not create (a kit defect)."""
+
+
+class StandInOnly(Exception):
+    """A scenario needs an operation only apitwin's stand-in has: it does not apply here."""
+
+
 class Session:
     """HTTP to the deployment with the profile's credentials; every answer is checked."""
 
     def __init__(self, base_url: str, profile: "Profile", creds: dict, results: Results, routes: Routes,
-                 timeout: float = 15.0) -> None:
+                 timeout: float = 15.0, ledger: Ledger | None = None, show_secrets: bool = False) -> None:
         self.base_url = base_url.rstrip("/")
         self.profile = profile
         self.creds = creds
         self.results = results
         self.routes = routes
+        self.ledger = ledger or Ledger()
+        self.show_secrets = show_secrets
+        self.skipped_operations: frozenset[str] = frozenset()  # stand-in-only ones, elsewhere
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
         self.headers: dict[str, str] = {}
         self.strict = False  # True: known deviations of the profile are failures too
@@ -71,13 +82,16 @@ class Session:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return self.profile.secrets(self.creds, self.headers)
+        return () if self.show_secrets else self.profile.secrets(self.creds, self.headers)
 
     # -- requests ------------------------------------------------------------------------
     def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
                 content: bytes | str | None = None, data: dict | None = None, headers: dict | None = None,
                 auth: bool = True, check: bool = True, count: bool = True) -> Exchange:
-        """Send a request; with `auth`, retried once after a new login on 401/403."""
+        """Send a request; with `auth`, retried once after a new login on 401/403.
+
+        A write that could touch an object the run did not create is never sent (UnsafeWrite)."""
+        self._guard(method, path, params, json if json is not None else data)
         exchange = self._send(method, path, params, json, content, data, headers, auth)
         if auth and exchange.status in self.profile.refused_statuses and self._useless_logins < 3:
             self.login()
@@ -90,9 +104,24 @@ class Session:
             self._useless_logins = 0
         if auth and count and exchange.status is not None:
             self.results.statuses[exchange.status] += 1
+        if exchange.status is not None:
+            self.results.answers[exchange.status] += 1
+        if exchange.status is not None and 200 <= exchange.status < 300:
+            item = self.profile.created(exchange)
+            if item is not None:
+                self.ledger.add(item)
         if check:
             self.check_conventions(exchange)
         return exchange
+
+    def _guard(self, method: str, path: str, params, body) -> None:
+        route = self.routes.find(method, path.split("?", 1)[0])
+        if route is not None and route.operation_id in self.skipped_operations:
+            raise StandInOnly(route.label)
+        problems = violations(self.profile, self.ledger, route, method, path.split("?", 1)[0],
+                              dict(params or {}), body)
+        if problems:
+            raise UnsafeWrite(f"{method} {path}: " + "; ".join(problems))
 
     def _send(self, method, path, params, json, content, data, headers, auth) -> Exchange:
         merged = dict(self.auth_headers()) if auth else {}
@@ -118,14 +147,10 @@ class Session:
 
     def check_conventions(self, exchange: Exchange) -> list[str]:
         """The profile's conventions, recorded as checks of the operation the request hit."""
-        problems = self.profile.conventions(exchange)
-        if problems and not self.strict:
-            for deviation in self.profile.deviations:
-                if deviation.check == "api_conventions" and deviation.operation in (exchange.operation, "*") \
-                        and deviation.matches("api_conventions", exchange):
-                    self.results.waived[(exchange.label, deviation.why)] += 1
-                    problems = []
-                    break
+        verdict = judge(self.profile, exchange, strict=self.strict)
+        if verdict.waived is not None:
+            self.results.waive(verdict.waived, exchange)
+        problems = verdict.problems
         check = f"{self.profile.name}.conventions"
         if not problems:
             self.results.check(exchange.label, True)
@@ -160,13 +185,10 @@ class StopScenario(Exception):
 class ScenarioRun:
     """What a scenario works with: requests, expectations, created objects, unique names."""
 
-    _ids = itertools.count(1)
-
-    def __init__(self, session: Session, result: ScenarioResult, created: list["Created"], run_id: str) -> None:
+    def __init__(self, session: Session, result: ScenarioResult) -> None:
         self.session = session
         self.result = result
-        self._created = created
-        self.run_id = run_id
+        self.run_id = session.ledger.run_id
         self._labels: list[str] = []
         self._last: Exchange | None = None
 
@@ -175,9 +197,6 @@ class ScenarioRun:
         exchange = self.session.request(method, path, **kwargs)
         self._labels.append(exchange.label or RUN)
         self._last = exchange
-        created = self.session.profile.created(exchange)
-        if created is not None:
-            self._created.append(created)
         return exchange
 
     def get(self, path: str, **kwargs) -> Exchange:
@@ -186,8 +205,9 @@ class ScenarioRun:
     def post(self, path: str, **kwargs) -> Exchange:
         return self.request("POST", path, **kwargs)
 
-    def unique(self, prefix: str = "conform") -> str:
-        return f"{prefix}-{self.run_id}-{next(self._ids)}"
+    def unique(self, label: str = "x", kind: str = "name") -> str:
+        """A name (or "email", "uuid") no deployment holds: apitwin-<run id>-<label>-<n>."""
+        return self.session.ledger.unique_as(kind, label)
 
     # -- expectations --------------------------------------------------------------------
     def expect(self, ok: bool, title: str, exchange: Exchange | None = None, detail: str = "") -> bool:
@@ -220,23 +240,24 @@ class ScenarioRun:
             raise StopScenario(what)
 
     def created(self, item: "Created") -> None:
-        self._created.append(item)
+        self.session.ledger.add(item)
 
 
-def run_scenarios(session: Session, scenarios: list[Scenario], *, read_only: bool,
-                  created: list["Created"]) -> None:
-    run_id = uuid.uuid4().hex[:8]
+def run_scenarios(session: Session, scenarios: list[Scenario], *, read_only: bool) -> None:
     for item in scenarios:
         result = ScenarioResult(item.name, item.description)
         session.results.scenarios.append(result)
         if read_only and item.writes:
             result.status, result.reason = "skipped", "writes; not run with --read-only"
             continue
-        run = ScenarioRun(session, result, created, run_id)
+        run = ScenarioRun(session, result)
         try:
             item.func(run)
         except StopScenario:
             pass
+        except StandInOnly as exc:
+            result.status, result.reason = "skipped", f"needs {exc}, which only apitwin's stand-in has"
+            continue
         except Unreachable:
             raise
         except Exception as exc:  # a scenario that crashes names where, and the run goes on

@@ -252,7 +252,7 @@ def test_known_deviations_are_waived_and_listed_unless_strict(capsys, monkeypatc
         monkeypatch.setattr(get("monarc"), "deviations", (deviation,))
         code, out, _ = run_kit(capsys, url, *FAST)
         assert code == 0, out[-3000:]
-        assert "Known deviations waived" in out and "empty month__in accepted (planted)" in out
+        assert "Known deviations of this deployment" in out and "empty month__in accepted (planted)" in out
         code, out, _ = run_kit(capsys, url, "--strict", *FAST)
         assert code == 1 and "month__in" in failures_section(out)
 

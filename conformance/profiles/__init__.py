@@ -22,11 +22,19 @@ class LoginRefused(Exception):
     """The deployment refused the credentials: the run cannot happen (exit 2)."""
 
 
+class WrongTarget(Exception):
+    """The deployment is not this API: it answers 404 to what the API serves (exit 2)."""
+
+
 def probe_by_get(session: "Session", path: str, refused: str, params: dict | None = None) -> None:
-    """A `Profile.probe`: one GET of `path`; on 401/403, LoginRefused("<refused>: GET <path> answered ...")."""
+    """A `Profile.probe`: one GET of `path`; on 401/403, LoginRefused("<refused>: GET <path> answered ...");
+    on 404, WrongTarget (the base URL or the API is wrong)."""
     answer = session.request("GET", path, params=params, check=False, count=False)
     if answer.status in (401, 403):
         raise LoginRefused(f"{refused}: GET {path} answered {answer.summary()}")
+    if answer.status == 404:
+        raise WrongTarget(f"GET {path} answered 404: is this the {session.profile.name} API, and is "
+                          f"{session.base_url} its base URL?")
 
 
 def short(value, limit: int = 200) -> str:
@@ -63,9 +71,48 @@ class Deviation:
     """
 
     check: str  # a Schemathesis check, or "api_conventions" for the profile's own rules
-    operation: str  # operationId, or "*" for every operation
+    operation: str  # operationId
     why: str
     matches: Callable[[str, "Exchange"], bool]
+
+
+@dataclass(frozen=True)
+class Documented:
+    """An answer a Schemathesis check calls a failure, which is this API's documented behaviour.
+
+    Narrow by construction: one operation (or a few named ones), one status, and `matches`
+    looks at the API's own message or field *and* at the request, to tell a justified
+    refusal from a fault that happens to look like one. `reason` says what the real service
+    does. `--strict` fails on every answer a rule accepts.
+    """
+
+    name: str  # short, unique within the profile: the summary counts answers per rule
+    check: str  # the Schemathesis check whose failure it explains ("positive_data_acceptance", ...)
+    operations: tuple[str, ...]  # operationIds
+    status: int
+    matches: Callable[["Exchange"], bool]
+    reason: str
+    # A made-up answer of this rule's shape and message that a *valid* request must not
+    # get accepted with (the planted-fault tests send it in place of a success).
+    planted: tuple[int, Any] | None = None
+
+    def accepts(self, check: str, exchange: "Exchange") -> bool:
+        return check == self.check and exchange.operation in self.operations and exchange.status == self.status \
+            and bool(self.matches(exchange))
+
+
+@dataclass(frozen=True)
+class ToolArtefact:
+    """A failure Schemathesis reports that is the checker's mistake, not the deployment's.
+
+    Listed as such in every report; not a failure, with `--strict` neither.
+    """
+
+    name: str
+    check: str
+    operations: tuple[str, ...]
+    matches: Callable[["Exchange", Any], bool]  # (exchange, Schemathesis' failure)
+    why: str
 
 
 @dataclass
@@ -75,6 +122,7 @@ class Created:
     kind: str
     ident: str
     data: Any = None
+    targets: tuple[str, ...] = ()  # other values that name it in paths (its kind's name, ...)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.ident}"
@@ -97,6 +145,32 @@ class Profile:
     # Operations (operationId -> reason) Schemathesis must not call, e.g. a logout that would
     # end the run's own session; scenarios may still exercise them on sessions of their own.
     excluded_operations: dict[str, str] = {}
+    # Answers that are this API's documented behaviour, though a check calls them failures.
+    documented: tuple[Documented, ...] = ()
+    # Failures that are the checker's mistake for this API (the generic ones are in the engine).
+    artefacts: tuple[ToolArtefact, ...] = ()
+
+    # -- what a run may write (see safety.py) -------------------------------------------
+    # What a writing run creates, for the plan printed before it starts.
+    creates: str = "objects named apitwin-<run id>-..."
+    # Path parameters that name a kind of object, not an object (any value may be written to).
+    namespace_params: frozenset[str] = frozenset()
+    # operationId -> {dotted body or query field: "name" | "email" | "uuid"}: the name or id a
+    # create chooses for what it makes (an upsert where it exists): always a run-unique one.
+    named_fields: dict[str, dict[str, str]] = {}
+    # operationId -> dotted fields naming an existing object the request changes.
+    target_fields: dict[str, tuple[str, ...]] = {}
+    # POST operations that change nothing (logins, queries sent by POST).
+    reads_by_post: frozenset[str] = frozenset()
+    # GET operations that create when given a query parameter (operationId -> parameter).
+    writing_gets: dict[str, str] = {}
+    # Path parameter or field -> a value no object of a deployment has ("{run}": the run id).
+    absent_ids: dict[str, str] = {}
+
+    def absent_value(self, name: str, ledger) -> str:
+        """A value for `name` that names no object on any deployment."""
+        template = self.absent_ids.get(name)
+        return template.format(run=ledger.run_id) if template else f"{ledger.prefix}-absent"
 
     # -- credentials ---------------------------------------------------------------------
     def missing_credentials(self, creds: dict[str, str | None]) -> str | None:
@@ -111,6 +185,19 @@ class Profile:
     def probe(self, session: "Session") -> None:
         """One cheap safe request with the credentials; raise LoginRefused if they are refused."""
 
+    def own_values(self, session: "Session") -> set[str]:
+        """Values that are the run's own identity (its user's email...): its scenarios may write them."""
+        return set()
+
+    def credentials_work(self, session: "Session") -> list[str]:
+        """Checks every credential the run started with still works; returns what no longer does."""
+        try:
+            session.login()
+            self.probe(session)
+        except LoginRefused as exc:
+            return [f"the starting credentials no longer work: {exc}"]
+        return []
+
     def secrets(self, creds: dict[str, str | None], headers: dict[str, str]) -> tuple[str, ...]:
         """Values never written into reports (credentials, tokens)."""
         values = [v for o in self.auth_options if o.secret for v in [creds.get(o.name)] if v]
@@ -123,13 +210,22 @@ class Profile:
         """The API's own rules every answer follows; one message per rule broken."""
         return []
 
-    def rejected(self, exchange: "Exchange") -> str | None:
-        """Whether a 2xx answer is really a rejection in this API's convention (its reason)."""
+    def rejected(self, exchange: "Exchange") -> int | None:
+        """The HTTP status a 2xx answer stands for when this API's convention makes it a refusal."""
         return None
 
-    def accept(self, check: str, exchange: "Exchange") -> str | None:
-        """Why a Schemathesis failure is this API's documented behaviour (None: a real failure)."""
-        return None
+    def rejection_text(self, exchange: "Exchange") -> str:
+        """The refusal a 2xx answer holds, in a few words."""
+        return shown_body(exchange)
+
+    def accept(self, check: str, exchange: "Exchange") -> Documented | None:
+        """The documented-behaviour rule that explains a Schemathesis failure (None: a real failure)."""
+        return next((rule for rule in self.documented if rule.accepts(check, exchange)), None)
+
+    def artefact(self, check: str, exchange: "Exchange", failure: Any = None) -> ToolArtefact | None:
+        """The tool artefact a Schemathesis failure is, if any."""
+        return next((a for a in self.artefacts if a.check == check and exchange.operation in a.operations
+                     and a.matches(exchange, failure)), None)
 
     # -- objects the run creates ---------------------------------------------------------
     def created(self, exchange: "Exchange") -> Created | None:

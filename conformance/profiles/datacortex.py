@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, Deviation, Profile, probe_by_get, short, shown_body
+from . import AuthOption, Created, Documented, Profile, ToolArtefact, probe_by_get, short, shown_body
 
 USER = "/api/1/user"
 INGEST = ("track", "app_log")
@@ -20,23 +20,14 @@ APPS = "/api/1/app"
 NOT_LOGGED_IN = {"error": "Not logged in"}
 
 
-def _json_media_error(check, ex) -> bool:
-    return ex.status == 400 and ex.content_type.startswith("application/json") and (
-        ex.request_content_type.split(";")[0] not in ("application/json", "application/x-www-form-urlencoded", "")
-        or not _utf8(ex.request_body or b""))
+def _sent_anywhere(ex, name: str) -> bool:
+    body = ex.request_json()
+    return name in ex.query or (isinstance(body, dict) and name in body) \
+        or f"{name}=".encode() in (ex.request_body or b"")
 
 
-def _utf8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _other_content_type(check, ex) -> bool:
-    ctype = ex.request_content_type.split(";")[0]
-    return ex.status == 400 and ctype not in ("application/json", "text/plain", "")
+def _not_a_json_object(ex) -> bool:
+    return not isinstance(ex.request_json(), dict)
 
 
 class DataCortex(Profile):
@@ -44,16 +35,33 @@ class DataCortex(Profile):
     ignores_unknown_query_parameters = True  # documented in the info description
     auth_options = (AuthOption("session_key", "a verified session key (from POST /api/1/login and its verification)"),)
     refused_statuses = (401, 403)
-    # Found by this kit in apitwin's Data Cortex on 2026-11-25, for its owner to fix and then
-    # remove from here. Listed in every report; --strict fails on them.
-    deviations = tuple(
-        Deviation("api_conventions", op, "a body of an unsupported content type gets a JSON error, "
-                  "whereas the document's 400 of the verification page is text/html (a body that is not UTF-8 too: "
-                  "the core refuses it first)", _json_media_error)
-        for op in ("verify", "verify_page")) + tuple(
-        Deviation(check, op, "a body of another content type (multipart, XML...) to an ingest endpoint "
-                  "is refused with a plain-text 400", _other_content_type)
-        for check in ("positive_data_acceptance",) for op in INGEST)
+    creates = "applications in the user's first organization (deleted at the end) and sessions of the user"
+    # A login's email is the account a session is opened for (and a real service emails it).
+    named_fields = {"login": {"email": "email"}}
+    target_fields = {op: ("session_key",) for op in ("verify", "verify_page", "logout")}
+    writing_gets = {"list_or_create_apps": "app_name"}  # the documented create is a GET
+    absent_ids = {"app_id": "0"}
+    artefacts = (
+        ToolArtefact("session-key-beside-cookie", "negative_data_rejection", ("get_user", "list_or_create_apps",
+                     "create_app", "delete_app", "logout"),
+                     lambda ex, f: isinstance(ex.request_json(), dict) and "session_key" in ex.request_json()
+                     and not isinstance(ex.request_json()["session_key"], str),
+                     "a non-string session_key in the body beside the kit's valid cookie: the cookie is read "
+                     "(the kit's own credentials make the request valid)"),
+    )
+    documented = (
+        Documented(
+            "org-id-required", "positive_data_acceptance", ("create_app", "list_or_create_apps"), 400,
+            lambda ex: (ex.json() or {}).get("error") == "org_id is required" and not _sent_anywhere(ex, "org_id"),
+            "org_id is required in the query or the body (either one): with neither, 400 \"org_id is required\"",
+            planted=(400, {"error": "org_id is required"})),
+        Documented(
+            "ingest-body-not-json", "positive_data_acceptance", INGEST, 400,
+            lambda ex: ex.media_type == "text/plain" and b"JSON" in ex.body and _not_a_json_object(ex),
+            "the bundle is JSON text whatever the content type: a body that is not a JSON object gets a "
+            "plain-text 400 (a string schema cannot say the text must be JSON)",
+            planted=(400, "Bad Request: the body is not JSON")),
+    )
     excluded_operations = {
         "logout": "it would end the run's own session; the logged_out_key_stays_refused scenario "
                   "logs out a session of its own",
@@ -96,32 +104,16 @@ class DataCortex(Profile):
             problems.append('answered 401: Data Cortex answers 403 {"error": "Not logged in"} to a missing or bad session')
         return problems
 
-    def accept(self, check: str, ex: Exchange) -> str | None:
-        """Schemathesis' verdict is wrong for this answer: Data Cortex documents it."""
-        body = ex.json()
-        text = body.get("error", "") if isinstance(body, dict) and isinstance(body.get("error"), str) else ""
-        sent = ex.request_json()
-        if check == "negative_data_rejection" and isinstance(sent, dict) and "session_key" in sent \
-                and not isinstance(sent["session_key"], str):
-            return ("a non-string session_key in the body beside the kit's valid cookie: the cookie is read "
-                    "(the kit's own credentials, not a fault)")
-        if check != "positive_data_acceptance" or ex.status != 400:
-            return None
-        if ex.operation in INGEST and b"JSON" in ex.body:
-            return ("400 for a body that is not a JSON object: the document's text bodies are JSON text, "
-                    "which a string schema cannot say")
-        if ex.operation == "login" and "email" in text:
-            return "400 for an email that is not an email address (documented)"
-        if ex.operation in ("create_app", "list_or_create_apps") and text == "org_id is required" \
-                and "org_id" not in ex.query and not (isinstance(sent, dict) and "org_id" in sent) \
-                and b"org_id=" not in (ex.request_body or b""):
-            return "400 when neither the query nor the body gives org_id (documented: required in one of them)"
-        if ex.operation == "verify" and "manual_code" in ex.body.decode("utf-8", "replace"):
-            return "400 page for a wrong or empty manual code (documented)"
-        return None
+    def own_values(self, session: Session) -> set[str]:
+        user = session.request("GET", USER, check=False, count=False).json() or {}
+        return {user["email"]} if isinstance(user, dict) and isinstance(user.get("email"), str) else set()
 
     # -- created objects ---------------------------------------------------------------
     def created(self, ex: Exchange) -> Created | None:
+        body = ex.json()
+        if ex.operation == "login" and ex.status == 200 and isinstance(body, dict) \
+                and isinstance(body.get("session_key"), str):
+            return Created("session", body["session_key"], {"session": True})
         if ex.status != 200 or ex.operation not in ("create_app", "list_or_create_apps"):
             return None
         body = ex.json()
@@ -130,6 +122,10 @@ class DataCortex(Profile):
         return None
 
     def delete(self, session: Session, created: Created) -> bool | None:
+        if (created.data or {}).get("session"):
+            out = session.request("POST", "/api/1/logout", auth=False,
+                                  headers={"Cookie": f"session_key={created.ident}"})
+            return out.status == 200
         answer = session.request("DELETE", created.data["path"])
         # 403 for an app already gone is how Data Cortex answers an unknown app; either way
         # the app must no longer be listed.
@@ -194,7 +190,7 @@ def app_created_listed_and_deleted(run) -> None:
     user = _user(run)
     run.require(bool(user["org_list"]), "the session's user is in no organization: cannot create an app")
     org_id = user["org_list"][0]["org_id"]
-    name = run.unique("conform-app")
+    name = run.unique("app")
     made = run.post(APPS, json={"org_id": org_id, "app_name": name})
     run.require_status(made, 200, what="create an app")
     app_id = (made.json() or {}).get("app_id")

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, Profile, probe_by_get, short, shown_body
+from . import AuthOption, Created, Documented, Profile, ToolArtefact, probe_by_get, short, shown_body
 
 STATS = "/api/v2/stats/"
 ORGS = "/api/v2/organizations/"
@@ -32,13 +32,13 @@ STAT_NOT_FOUND = {"error": "Empty query: Stats matching query does not exist."}
 ORG_NOT_FOUND = {"error": "Empty query: Organization matching query does not exist."}
 LIMIT_TOO_LARGE = "The limit you set is larger than the maximum limit for this resource (max_limit = 1000)."
 ORGANIZATIONS_MAX_LIMIT = 100
+DUPLICATE = "Tried to save duplicate unique keys"
 POST_ON_OBJECT = {"error": "404 Not Found: Did you mean to use PUT?"}
 WERKZEUG_405 = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n<title>405 Method Not Allowed</title>\n'
                 "<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n")
 INVALID_JSON = "The request contains invalid JSON."
 NOT_A_DICT = "JSON data must be a dict."
 NOT_JSON = "Please send valid JSON with a 'Content-Type: application/json' header."
-DUPLICATE = "Tried to save duplicate unique keys"
 
 STAT_FIELDS = ("anr", "type", "day", "week", "month", "quarter", "year", "data")
 # The filters that work; `quarter`, `anr` and `updated_at` are accepted and ignored.
@@ -97,15 +97,68 @@ class Monarc(Profile):
     ignores_unknown_query_parameters = True  # documented in the listing's description
     auth_options = (AuthOption("api_key", "an organization's token, sent as X-API-KEY"),)
     refused_statuses = (401, 403)
-    excluded_operations = {
-        "create_organization": "a POST of an existing name takes that organization over (exercised by the "
-                               "scenarios, on organizations the run creates)",
-        "set_organization_token": "a PUT replaces an organization's token (exercised by the scenarios, on "
-                                  "organizations the run creates)",
-    }
     # Deviations found by this kit in apitwin's MONARC (empty in-lists, integers beyond 64
     # bits, a null uuid) were fixed in the server and the document; none is waived now.
     deviations = ()
+    creates = ("organizations (MONARC cannot delete them: listed at the end) and stats in them, named "
+               "and keyed by the run")
+    # Organization writes are upserts on the real service: a POST with a taken name replaces
+    # that organization's token. Names, tokens and stat uuids are always the run's own.
+    artefacts = (
+        ToolArtefact("post-on-an-object-is-no-create", "ensure_resource_availability",
+                     ("post_on_stat", "post_on_organization"),
+                     lambda ex, f: ex.status == 404 and ex.json() == POST_ON_OBJECT,
+                     "Schemathesis takes a POST to an object's path for a create and looks for what it made; "
+                     "MONARC has no such operation (flask-mongorest's 404 \"Did you mean to use PUT?\")"),
+    )
+    # The PUT of an organization's token names it in its path: one of the run's own, or none.
+    named_fields = {"create_organization": {"name": "name", "token": "name"}, "create_stat": {"uuid": "uuid"},
+                    "set_organization_token": {"token": "name"}}
+    absent_ids = {"id": "0000{run}000000000000", "name": "apitwin-{run}-absent"}
+    documented = (
+        Documented(
+            "filter-value-not-convertible", "positive_data_acceptance", ("list_stats",), 400,
+            lambda ex: _field_errors_on_bad_filters(ex),
+            "a filter value that cannot be converted to the field's type (month=abc) crashes the real service "
+            "(500); the stand-in answers a field error on that parameter, as the contract says",
+            planted=(400, {"field-errors": {"month": "abc could not be converted to int"}})),
+        Documented(
+            "data-mongodb-cannot-store", "positive_data_acceptance", ("create_stat",), 400,
+            lambda ex: _field_errors(ex) is not None and list(_field_errors(ex)) == ["data"]
+            and _field_errors(ex)["data"].startswith(("The data cannot be stored", "The data nests deeper"))
+            and _unstorable((ex.request_json() or {}).get("data") if isinstance(ex.request_json(), dict) else None),
+            "data holding a key with a NUL, an integer beyond 64 bits or nesting past 100 levels crashes the real "
+            "service (500, MongoDB cannot store it); the stand-in answers a field error on data, as the contract says",
+            planted=(400, {"field-errors": {"data": "The data cannot be stored: a key holds a NUL character"}})),
+        Documented(
+            "integer-beyond-64-bits", "positive_data_acceptance", ("create_stat",), 400,
+            lambda ex: _field_errors(ex) is not None and all(
+                message.endswith("could not be converted to int") and _beyond_64_bits(ex, name)
+                for name, message in _field_errors(ex).items()),
+            "an integer field beyond 64 bits crashes the real service (500); the stand-in answers a field error "
+            "on it, as the contract says",
+            planted=(400, {"field-errors": {"day": "7 could not be converted to int"}})),
+        Documented(
+            "default-token-taken", "positive_data_acceptance", ("create_organization",), 400,
+            lambda ex: list(_field_errors(ex) or {}) == ["token"] and _field_errors(ex)["token"].startswith(DUPLICATE)
+            and isinstance(ex.request_json(), dict) and ex.request_json().get("token") in (None, ""),
+            "an organization created without a token gets the service's one default token, computed once: a "
+            "second one collides (the real service answers 500; the stand-in a field error on token)",
+            planted=(400, {"field-errors": {"token": DUPLICATE}})),
+        Documented(
+            "name-cannot-change", "positive_data_acceptance", ("set_organization_token",), 400,
+            lambda ex: list(_field_errors(ex) or {}) == ["name"] and isinstance(ex.request_json(), dict)
+            and ex.request_json().get("name") not in (None, unquote(ex.path.rstrip("/").rsplit("/", 1)[-1])),
+            "a PUT replaces an organization's token; a name in its body other than the path's is refused",
+            planted=(400, {"field-errors": {"name": "The name of an organization cannot be changed"}})),
+        Documented(
+            "lone-surrogate-is-invalid-json", "positive_data_acceptance", ("create_stat", "create_organization"), 400,
+            lambda ex: (ex.json() or {}).get("error") == INVALID_JSON and bool(ex.request_body)
+            and bool(LONE_SURROGATE.search(ex.request_body.decode("utf-8", "replace"))),
+            "a string holding a lone UTF-16 surrogate (\\udXXX) crashes the real service (500); no UTF-8 store "
+            "can keep it, and the stand-in answers 400 invalid JSON",
+            planted=(400, {"error": INVALID_JSON})),
+    )
 
     # -- credentials -------------------------------------------------------------------
     def login(self, http, creds):
@@ -182,39 +235,6 @@ class Monarc(Profile):
         allowed = sent | ({"name", "token"} if organization else set(STAT_FIELDS) | {"uuid"})
         return set(errors) - allowed
 
-    def accept(self, check: str, ex: Exchange) -> str | None:
-        """Schemathesis thinks the request was valid; MONARC documents why it is refused."""
-        if check == "ensure_resource_availability" and ex.operation in ("post_on_stat", "post_on_organization") \
-                and ex.status == 404 and ex.json() == POST_ON_OBJECT:
-            return "404 for a POST on an object's path, which is no operation (documented: flask-mongorest's answer)"
-        if check != "positive_data_acceptance" or ex.status != 400:
-            return None
-        body = ex.json()
-        if not _error_shape(body):
-            return None
-        if "field-errors" in body:
-            errors = body["field-errors"]
-            if errors and set(errors) <= {"token", "uuid"} and all(
-                    message.startswith(DUPLICATE) for message in errors.values()):
-                return "400 field error for a token or uuid already taken (documented: the real service answers 500)"
-            if ex.operation == "create_stat" and errors and all(
-                    message.endswith("could not be converted to int") and _beyond_64_bits(ex, name)
-                    for name, message in errors.items()):
-                return "400 field error for an integer beyond 64 bits (documented: the real service answers 500)"
-            if ex.operation == "create_stat" and list(errors) == ["data"] and errors["data"].startswith(
-                    ("The data cannot be stored", "The data nests deeper")):
-                return ("400 field error for data MongoDB cannot store: a NUL in a key, an integer beyond 64 bits, "
-                        "nesting past 100 levels (documented: the real service answers 500)")
-            if ex.operation == "list_stats" and errors and all(
-                    name in ex.query and not filter_value_ok(name, ex.query[name]) for name in errors):
-                return ("400 field error for a filter value that cannot be converted to the field's type "
-                        "(documented: MONARC converts filter values)")
-        if body.get("error") == INVALID_JSON and ex.request_body and LONE_SURROGATE.search(
-                ex.request_body.decode("utf-8", "replace")):
-            return ("400 invalid JSON for a string holding a lone UTF-16 surrogate (\\udXXX), "
-                    "which no UTF-8 store can keep")
-        return None
-
     # -- created objects: MONARC deletes nothing --------------------------------------
     def created(self, ex: Exchange) -> Created | None:
         if ex.status != 200 or ex.method != "POST":
@@ -249,6 +269,31 @@ def _beyond_64_bits(ex: Exchange, field: str) -> bool:
         return False
 
 
+def _field_errors(ex: Exchange) -> dict | None:
+    body = ex.json()
+    errors = body.get("field-errors") if isinstance(body, dict) else None
+    return errors if isinstance(errors, dict) and errors else None
+
+
+def _field_errors_on_bad_filters(ex: Exchange) -> bool:
+    """Every field error names a query parameter whose value MONARC cannot convert."""
+    errors = _field_errors(ex)
+    return errors is not None and all(name in ex.query and not filter_value_ok(name, ex.query[name])
+                                      for name in errors)
+
+
+def _unstorable(data, depth: int = 0) -> bool:
+    """Whether MongoDB cannot store `data`: a key holding a NUL, an integer beyond 64 bits, nesting
+    past 100 levels."""
+    if depth > 100:
+        return True
+    if isinstance(data, dict):
+        return any("\x00" in str(k) or _unstorable(v, depth + 1) for k, v in data.items())
+    if isinstance(data, list):
+        return any(_unstorable(v, depth + 1) for v in data)
+    return isinstance(data, int) and not isinstance(data, bool) and not INT64[0] <= data <= INT64[1]
+
+
 def _error_shape(body) -> bool:
     if not isinstance(body, dict) or len(body) != 1:
         return False
@@ -261,8 +306,8 @@ def _error_shape(body) -> bool:
 # -- scenarios --------------------------------------------------------------------------
 def _new_organization(run) -> tuple[str, str]:
     """A fresh organization and its token (the run cannot delete it afterwards)."""
-    name = run.unique("conform-org")
-    token = "conform-" + secrets.token_urlsafe(24)
+    name = run.unique("org")
+    token = run.unique("token") + "-" + secrets.token_urlsafe(24)
     answer = run.post(ORGS, json={"name": name, "token": token}, auth=False)  # the route takes no key
     run.require_status(answer, 200, what="create an organization")
     run.require(answer.json() == {"name": name},
@@ -565,7 +610,7 @@ def paging_adds_up(run) -> None:
     _check_paging(run, STATS, {"organization": name}, listed, "id", page_sizes=(1, 2, 3, 7, 10))
 
 
-@scenario("bad_bodies_rejected", "bad bodies, duplicates and unserved methods get MONARC's errors", writes=True)
+@scenario("bad_bodies_rejected", "bad bodies and unserved methods get MONARC's errors", writes=True)
 def bad_bodies_rejected(run) -> None:
     cases = [
         ("invalid JSON", dict(content=b'{"anr": ', headers={"Content-Type": "application/json"}), {"error": INVALID_JSON}),
@@ -589,7 +634,7 @@ def bad_bodies_rejected(run) -> None:
         run.expect(answer.status == 405 and {"GET", "POST"} <= allow and method not in allow
                    and answer.body.decode("utf-8", "replace") == WERKZEUG_405,
                    f"{method} {STATS}: expected Werkzeug's 405 page with Allow: POST, HEAD, GET, OPTIONS", answer)
-    posted = run.post(STATS + "000000000000000000000000/", json={})
+    posted = run.post(STATS + run.session.profile.absent_value("id", run.session.ledger) + "/", json={})
     run.expect(posted.status == 404 and posted.json() == POST_ON_OBJECT,
                f"POST on a stat: expected 404 {short(POST_ON_OBJECT)}", posted)
 
@@ -600,7 +645,7 @@ def bad_bodies_rejected(run) -> None:
 def organization_token_replaced(run) -> None:
     name, token = _new_organization(run)
     for how in ("POST", "PUT"):
-        new = "conform-" + secrets.token_urlsafe(24)
+        new = run.unique("token") + "-" + secrets.token_urlsafe(24)
         if how == "POST":
             answer = run.post(ORGS, json={"name": name, "token": new}, auth=False)
         else:
@@ -613,7 +658,8 @@ def organization_token_replaced(run) -> None:
         fresh = run.get(STATS, params={"_limit": "1"}, auth=False, headers={"X-API-KEY": new})
         run.expect_status(fresh, 200, what=f"GET stats with the token set by the {how}")
         token = new
-    missing = run.request("PUT", ORGS + run.unique("no-such-organization") + "/", json={"token": "x"}, auth=False)
+    missing = run.request("PUT", ORGS + run.unique("no-such-organization") + "/", json={"token": run.unique("token")},
+                          auth=False)
     run.expect(missing.status == 404 and missing.json() == ORG_NOT_FOUND,
                f"PUT of an unknown organization: expected 404 {short(ORG_NOT_FOUND)}", missing)
 

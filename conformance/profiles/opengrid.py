@@ -15,9 +15,10 @@ import secrets
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, LoginRefused, Profile
+from . import AuthOption, Created, Documented, LoginRefused, Profile, ToolArtefact, probe_by_get
 
 TOKEN = "X-AUTH-TOKEN"
+OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 CODE = re.compile(r"^0[1-3]0[0-9]$")
 
 
@@ -31,6 +32,20 @@ def error_of(body) -> dict | None:
     if isinstance(body, dict) and "error" in body:
         return body["error"] if isinstance(body["error"], dict) else {"malformed": body["error"]}
     return None
+
+
+def _code(ex: Exchange) -> str:
+    return str((error_of(ex.json()) or {}).get("code", ""))
+
+
+def _message(ex: Exchange) -> str:
+    return str((error_of(ex.json()) or {}).get("message", ""))
+
+
+NOT_UTF8_BEFORE_TOKEN = ToolArtefact(
+    "not-utf8-before-token", "ignored_auth", (), lambda ex, f: True,
+    "a body that is not UTF-8 is refused before the token is read (nothing is done, nothing shown); the "
+    "check takes any 200 without a good token as auth ignored")
 
 
 def _oid(doc) -> str | None:
@@ -48,6 +63,32 @@ class OpenGrid(Profile):
     )
     renew_after = 3 * 3600.0  # tokens last 4 hours: log in again before they expire
     refused_statuses = (401, 403)
+    creates = "users, groups and queries, deleted at the end"
+    # A user's or group's id is chosen by the caller (an upsert where a deployment replaces one).
+    named_fields = {op: {"o.userId": "name"} for op in ("create_user", "create_user_slash")}
+    named_fields |= {op: {"o.groupId": "name"} for op in ("create_group", "create_group_slash")}
+    reads_by_post = frozenset({"login", "renew", "query_dataset_form"})
+    absent_ids = {name: "0000{run}000000000000" for name in ("userId", "groupId", "queryId")}
+    documented = (
+        Documented(
+            "id-not-an-objectid", "positive_data_acceptance",
+            ("get_user", "get_group", "get_query", "update_user", "update_group", "update_query", "delete_user",
+             "delete_group", "delete_query"), 200,
+            lambda ex: _code(ex) == "0300" and _message(ex).startswith("Invalid object id")
+            and not OBJECT_ID.match(ex.path.rstrip("/").rsplit("/", 1)[-1]),
+            "ids are MongoDB ObjectIds: any other path id gets 200 with error 0300 \"Invalid object id\" "
+            "(no object can have it)",
+            planted=(200, {"error": {"code": "0300", "message": "Invalid object id"}})),
+        Documented(
+            "unusable-query-parameter", "positive_data_acceptance",
+            ("list_users", "list_users_slash", "list_groups", "list_groups_slash", "list_queries",
+             "list_queries_slash", "query_dataset", "query_dataset_form"), 200,
+            lambda ex: _code(ex) in ("0200", "0300") and any(
+                p in ex.query and p in _message(ex) for p in ("q", "n", "s", "opts", "filter")),
+            "a q, n, s or opts the service cannot use (not a MongoDB filter it runs, a bad sort or option) "
+            "gets 200 with an error naming the parameter (0200 for q's data errors, 0300 otherwise)",
+            planted=(200, {"error": {"code": "0300", "message": "Invalid value for parameter"}})),
+    )
     skipped_checks = {
         "use_after_free": "OpenGrid answers a get of an unknown id with 200 and an empty array (documented); "
                           "the created_listed_updated_deleted scenario checks deleted objects are gone",
@@ -64,16 +105,21 @@ class OpenGrid(Profile):
         return {TOKEN: token}
 
     def probe(self, session: Session) -> None:
-        answer = session.request("GET", "/groups", params={"n": "1"}, check=False, count=False)
-        if answer.status in (401, 403):
-            raise LoginRefused(f"the token was refused: GET /groups answered {answer.summary()}")
+        probe_by_get(session, "/groups", "the token was refused", params={"n": "1"})
 
     # -- conventions -------------------------------------------------------------------
-    def rejected(self, ex: Exchange) -> str | None:
+    def rejected(self, ex: Exchange) -> int | None:
+        """OpenGrid's 200 with an error object: a not-found (0200 "No object exists"), a refusal (0100),
+        or a bad request."""
         error = error_of(ex.json())
-        if ex.status == 200 and error is not None:
-            return f"200 with error {_short(error)}"
-        return None
+        if ex.status != 200 or error is None:
+            return None
+        if str(error.get("code")) == "0200" and "No object exists" in str(error.get("message", "")):
+            return 404
+        return 403 if str(error.get("code")) == "0100" else 400
+
+    def rejection_text(self, ex: Exchange) -> str:
+        return f"200 with error {_short(error_of(ex.json()))}"
 
     def conventions(self, ex: Exchange) -> list[str]:
         status = ex.status
@@ -98,26 +144,12 @@ class OpenGrid(Profile):
                                 '{"code": "0100".."0300", "message": "..."}')
         return problems
 
-    def accept(self, check: str, ex: Exchange) -> str | None:
-        error = error_of(ex.json())
-        if check in ("negative_data_rejection", "unsupported_method") and ex.status == 200 and error is not None:
-            return "rejected the OpenGrid way: 200 with an error object (documented)"
-        if check == "ignored_auth" and ex.status == 200 and error is not None \
-                and "not valid UTF-8" in str(error.get("message", "")):
-            return ("a body that is not UTF-8 is refused before the token is read (apitwin's core checks "
-                    "the encoding first); nothing is done, nothing is shown")
-        if check == "api_conventions" and error is not None:
-            code = str(error.get("code", ""))
-            message = str(error.get("message", ""))
-            if code == "0200":
-                return "0200 for an unknown id, a bad q filter or a group still in use (data errors, documented)"
-            if code == "0300" and message.startswith("Invalid object id"):
-                return "0300 for an id that is not an ObjectId: no object can have it (OpenGrid's not-found)"
-            if code == "0300" and ex.method in ("POST", "PUT"):
-                return "0300 for a body the service cannot use (client error, documented)"
-            if code == "0300" and (any(p in ex.query for p in ("q", "n", "s", "opts")) or "filter" in message.lower()):
-                return "0300 for a query parameter the service cannot use (client error, documented)"
-        return None
+    def artefact(self, check: str, ex: Exchange, failure=None):
+        found = super().artefact(check, ex, failure)
+        if found is None and check == "ignored_auth" and ex.status == 200 \
+                and "not valid UTF-8" in str((error_of(ex.json()) or {}).get("message", "")):
+            return NOT_UTF8_BEFORE_TOKEN
+        return found
 
     # -- created objects ---------------------------------------------------------------
     def created(self, ex: Exchange) -> Created | None:
@@ -165,7 +197,7 @@ def refused_token_stays_refused(run) -> None:
 @scenario("group_created_listed_updated_deleted",
           "a created group is fetched and listed equal, an update is visible, a delete makes it gone", writes=True)
 def group_created_listed_updated_deleted(run) -> None:
-    name = run.unique("conform_group")
+    name = run.unique("group")
     doc = {"groupId": name, "name": name, "description": "made by apitwin conform", "enabled": True,
            "isAdmin": False, "functions": [], "datasets": []}
     made = run.post("/groups", json={"id": None, "o": doc})

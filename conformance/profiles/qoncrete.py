@@ -7,11 +7,13 @@ Conventions every answer follows (openapi/qoncrete.yaml and the research notes):
 """
 from __future__ import annotations
 
+import json
+import re
 import secrets
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, Deviation, LoginRefused, Profile, probe_by_get, short, shown_body
+from . import AuthOption, Created, Documented, LoginRefused, Profile, ToolArtefact, probe_by_get, short, shown_body
 
 SOURCES = "/v2/source"
 TOKENS = "/v2/token"
@@ -21,9 +23,71 @@ ENGINE = ("create_report", "update_report", "scan_dates", "scan_keys", "merge_re
           "export_scan_keys")
 
 
-def _any_null(check, ex) -> bool:
+def _json_or_none(text):
+    try:
+        return json.loads(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _text(ex) -> str:
+    body = ex.json()
+    return body["text"] if isinstance(body, dict) and isinstance(body.get("text"), str) else ""
+
+
+def _has_non_json_line(ex) -> bool:
+    for line in (ex.request_body or b"").decode("utf-8", "replace").splitlines():
+        if line.strip():
+            try:
+                json.loads(line)
+            except ValueError:
+                return True
+    return False
+
+
+def _at(body, path: str):
+    """The value at a definition path such as `filter[0].comparator.value` (MISSING when absent)."""
+    node = body
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        if index:
+            if not isinstance(node, list) or int(index) >= len(node):
+                return MISSING
+            node = node[int(index)]
+        elif isinstance(node, dict) and name in node:
+            node = node[name]
+        else:
+            return MISSING
+    return node
+
+
+MISSING = object()
+
+
+def _definition_rule_broken(ex) -> bool:
+    """The 400 names a field of the definition sent, and the rule it names holds for what was sent."""
     body = ex.request_json()
-    return isinstance(body, dict) and any(value is None for value in body.values())
+    where, _, why = _text(ex).partition(": ")
+    if not isinstance(body, dict) or not why:
+        return False
+    item = _at(body, where.rsplit(".", 1)[0]) if "." in where else MISSING
+    value = _at(body, where)
+    if where.endswith(".param1") and why.startswith("must not be empty for"):
+        return value in ("", None, MISSING)
+    if where.endswith(".injectKey") and why == "must not be empty when key is empty":
+        return isinstance(item, dict) and not item.get("key") and not item.get("injectKey")
+    if where.endswith(".condition") and why == "contains applies to the string type only":
+        return isinstance(item, dict) and item.get("condition") == "contains" and item.get("type") != "string"
+    if where.endswith(".comparator.value"):
+        rule = _at(body, where.rsplit(".", 2)[0])
+        kind = rule.get("type") if isinstance(rule, dict) else None
+        if why == "must be a number":
+            return kind == "number" and not (isinstance(value, (int, float)) and not isinstance(value, bool))
+        if why == "must be true or false for exists":
+            return isinstance(rule, dict) and rule.get("condition") == "exists" and not isinstance(value, bool)
+        if why in ("must be a non-empty string", "must be a string"):
+            return kind in ("string", "time") and not (isinstance(value, str) and value)
+        return kind == "time" and value is not MISSING  # a time the engine cannot read: its own message
+    return False
 
 
 def _ndjson(ex) -> bool:
@@ -41,17 +105,48 @@ class Qoncrete(Profile):
     )
     renew_after = 24 * 3600.0  # JWTs last 48 hours: log in again well before
     refused_statuses = (401, 403)
-    # Found by this kit in apitwin's Qoncrete on 2026-11-25; for the Qoncrete owner to fix
-    # (server or document), then to remove from here. Listed in every report; --strict fails.
-    deviations = (
-        Deviation("negative_data_rejection", op, "an explicit null in the body is read as \"not given\" "
-                  "although the document does not allow null there", _any_null)
-        for op in ("create_report", "update_report", "scan_dates", "scan_keys", "merge_reports")
+    creates = ("sources (with reports, shares and events), API tokens and store items, deleted at the end, "
+               "and users (Qoncrete cannot delete them: listed at the end)")
+    named_fields = {"register": {"email": "email"}}
+    target_fields = {"update_item": ("id",)}
+    reads_by_post = frozenset({"login", "scan_dates", "scan_keys", "merge_reports"})
+    writing_gets = {"ingest_get": "body"}  # ?body= is an event to keep
+    artefacts = (
+        ToolArtefact("ingest-refuses-with-402", "negative_data_rejection", INGEST, lambda ex, f: ex.status == 402,
+                     "the ingest endpoints refuse an event with 402 (documented); the check knows only 4xx "
+                     "statuses of other meanings"),
+        ToolArtefact("json-query-parameter-as-string", "positive_data_acceptance", ("ingest_get",),
+                     lambda ex, f: ex.status == 402 and isinstance(_json_or_none(ex.query.get("body")), str),
+                     "Schemathesis sends ?body= as a JSON string (\"{}\" quoted); the contract allows only an "
+                     "object or an array there, and the deployment refuses it rightly"),
+        ToolArtefact("ndjson-serialized", "negative_data_rejection", INGEST, lambda ex, f: _ndjson(ex),
+                     "an NDJSON body that the schema calls the wrong type is valid NDJSON once serialized "
+                     "(Schemathesis cannot generate invalid NDJSON text)"),
     )
-    deviations = tuple(deviations) + (
-        Deviation("positive_data_acceptance", "ingest_get", "?body= holding a JSON string (the document's "
-                  "oneOf allows it) is refused with 402 \"must be a JSON object\"",
-                  lambda check, ex: ex.status == 402 and "must be a JSON object" in ex.body.decode("utf-8", "replace")),
+    documented = (
+        Documented(
+            "ndjson-line-not-json", "positive_data_acceptance", ("ingest_event", "ingest_batch"), 402,
+            lambda ex: _ndjson(ex) and _text(ex).startswith("invalid JSON") and _has_non_json_line(ex),
+            "NDJSON text whose lines are not JSON is refused with 402 (the schema is a plain string)",
+            planted=(402, {"code": 402, "text": "invalid JSON on line 1"})),
+        Documented(
+            "password-confirm-differs", "positive_data_acceptance", ("register",), 400,
+            lambda ex: _text(ex).startswith("passwordConfirm") and isinstance(ex.request_json(), dict)
+            and ex.request_json().get("passwordConfirm") != ex.request_json().get("password"),
+            "passwordConfirm must equal password (400 naming passwordConfirm); no schema can say it",
+            planted=(400, {"code": 400, "text": "passwordConfirm: must equal password"})),
+        Documented(
+            "share-with-unknown-user", "positive_data_acceptance", ("create_source_share", "create_report_share"),
+            400, lambda ex: _text(ex) == "email: must be the email address of a registered user",
+            "a source or report is shared with registered users only (400 naming email)",
+            planted=(400, {"code": 400, "text": "email: must be the email address of a registered user"})),
+        Documented(
+            "report-definition-rule", "positive_data_acceptance", ("create_report", "update_report"), 400,
+            lambda ex: _definition_rule_broken(ex),
+            "a report definition's fields depend on each other beyond the schema (a preprocess function's "
+            "param1, injectKey without key, contains on a non-string, a comparator value of its type): "
+            "400 naming the field",
+            planted=(400, {"code": 400, "text": "values[0].type: must be one of count, sum"})),
     )
     skipped_checks = {
         "ignored_auth": "two alternative schemes (Bearer or ?token=): Schemathesis spoils one while the "
@@ -106,32 +201,6 @@ class Qoncrete(Profile):
                 problems.append("405 without an Allow header naming the methods the path serves")
         return problems
 
-    def accept(self, check: str, ex: Exchange) -> str | None:
-        """Schemathesis' verdict is wrong for this answer: Qoncrete documents it."""
-        body = ex.json()
-        text = body.get("text", "") if isinstance(body, dict) and isinstance(body.get("text"), str) else ""
-        if ex.operation in INGEST:
-            if check == "negative_data_rejection" and ex.status == 402:
-                return "402 is how the ingest endpoints refuse an event (documented)"
-            if check == "negative_data_rejection" and _ndjson(ex):
-                return ("an NDJSON body that the schema calls the wrong type is still valid NDJSON once "
-                        "serialized (a limit of generating NDJSON, not a fault)")
-            if check == "positive_data_acceptance" and ex.status == 402 and _ndjson(ex) and text.startswith("invalid JSON"):
-                return "402 for NDJSON text whose lines are not JSON (documented; the schema is a plain string)"
-        if check != "positive_data_acceptance":
-            return None
-        if ex.status == 409:
-            return "409 for an email or share that already exists (documented)"
-        if ex.status != 400 or not text:
-            return None
-        if ex.operation == "register" and text.startswith("passwordConfirm"):
-            return "400 when passwordConfirm differs from password (documented; no schema can say it)"
-        if ex.operation in ("create_source_share", "create_report_share") and text.startswith("email"):
-            return "400 when the email is not a registered user's (documented)"
-        if ex.operation in ENGINE:
-            return "400 for a report definition or query the engine cannot run (documented rules beyond the schema)"
-        return None
-
     # -- created objects ---------------------------------------------------------------
     def created(self, ex: Exchange) -> Created | None:
         if ex.method != "POST" or ex.status != 200:
@@ -145,7 +214,12 @@ class Qoncrete(Profile):
         if ex.operation == "create_token" and body.get("_id"):
             return Created("token", body["_id"], {"path": f"{TOKENS}/{body['_id']}"})
         if ex.operation == "create_item" and body.get("id"):
-            return Created("store item", f"{path.rsplit('/', 1)[-1]}/{body['id']}", {"path": f"{path}/{body['id']}"})
+            return Created("store item", str(body["id"]), {"path": f"{path}/{body['id']}"},
+                           targets=(path.rsplit("/", 1)[-1],))
+        if ex.operation == "create_report" and body.get("_id"):
+            return Created("report", body["_id"], {"path": f"{path}/{body['_id']}"})
+        if ex.operation in ("create_source_share", "create_report_share") and body.get("_id"):
+            return Created("share", body["_id"], {"path": f"{path}/{body['_id']}"})
         if ex.operation == "register" and body.get("email"):
             return Created("user", body["email"])
         return None
@@ -181,7 +255,7 @@ def refused_token_stays_refused(run) -> None:
 @scenario("source_created_listed_updated_deleted",
           "a created source is fetched and listed equal, an update is visible, a delete makes it gone", writes=True)
 def source_created_listed_updated_deleted(run) -> None:
-    name = run.unique("conform-source")
+    name = run.unique("source")
     created = run.post(SOURCES, json={"name": name, "rawttl": "30d"})
     run.require_status(created, 200, what="create a source")
     source = created.json()
@@ -211,7 +285,7 @@ def source_created_listed_updated_deleted(run) -> None:
 
 @scenario("store_item_round_trip", "a stored item is listed and equal, updates are visible, deletes stick", writes=True)
 def store_item_round_trip(run) -> None:
-    kind = run.unique("conform")
+    kind = run.unique("kind")
     made = run.post(f"{STORE}/{kind}", json={"name": "first", "value": '{"f": 1}'})
     run.require_status(made, 200, what="create a store item")
     item = made.json()
@@ -235,10 +309,10 @@ def store_item_round_trip(run) -> None:
 
 @scenario("private_objects", "another user can neither read, change nor list a user's source", writes=True)
 def private_objects(run) -> None:
-    source = run.post(SOURCES, json={"name": run.unique("conform-private")})
+    source = run.post(SOURCES, json={"name": run.unique("private")})
     run.require_status(source, 200, what="create a source")
     sid = source.json()["_id"]
-    email = f"{run.unique('conform')}@conform.example"
+    email = run.unique("user", kind="email")
     password = secrets.token_urlsafe(12)
     registered = run.post("/v2/user/register", auth=False,
                           json={"email": email, "password": password, "passwordConfirm": password})

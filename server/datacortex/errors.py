@@ -14,12 +14,20 @@ import re
 
 from apitwin.server.core.context import request_path
 
+from .pages import dead_link
+
 TEXT = {"format": "text"}
 # Failures the core answers before the handler (a body that is not UTF-8, a content type
 # the operation does not take, a request target too long) are plain text on the ingest
 # endpoints too.
 _INGEST = re.compile(r"^/[^/]+/1/(track|app_log)/?$", re.DOTALL)
 _INGEST_TEXT = {"bad_body": 400, "unsupported_media_type": 400, "bad_request": 400, "uri_too_long": 414}
+# ... and the verification page a user opens from the email answers them as an HTML page.
+_VERIFY = re.compile(r"^/api/1/verify/?$")
+
+
+HTML = {"Content-Type": "text/html"}
+
 
 NOT_LOGGED_IN = "Not logged in"
 NOT_JSON = "The request body is not valid JSON (a JSON object is expected)."
@@ -29,7 +37,7 @@ INGEST_FORBIDDEN = "Forbidden: api_key is not a key of an application of this or
 _INJECTED = {"rate_limited": (429, "Too many requests"), "unavailable": (503, "Service unavailable")}
 
 
-def shape(status: int, message: str, kind: str, details=None) -> tuple[int, object]:
+def shape(status: int, message: str, kind: str, details=None) -> tuple:
     if isinstance(details, dict) and details.get("format") == "text":
         return status, message
     if _INGEST.match(request_path()) and kind in _INGEST_TEXT:
@@ -39,6 +47,8 @@ def shape(status: int, message: str, kind: str, details=None) -> tuple[int, obje
     if kind in _INJECTED:
         status, text = _INJECTED[kind]
         return status, (message or text) if _INGEST.match(request_path()) else {"error": message or text}
+    if _VERIFY.match(request_path()) and kind in ("bad_body", "unsupported_media_type", "bad_request"):
+        return 400, dead_link(message or "Bad request"), HTML
     if kind == "unauthorized":
         return 403, {"error": NOT_LOGGED_IN}
     if kind == "forbidden":
