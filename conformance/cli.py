@@ -44,7 +44,7 @@ def _parser(api: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--show-secrets", action="store_true", default=None,
                         help="write the real credentials into the reproduction (curl) lines (default: ***)")
     parser.add_argument("--operation", action="append", metavar="OPERATION_ID",
-                        help="only this operation in the Schemathesis phases (repeatable)")
+                        help="only this operation (operationId; repeatable): its Schemathesis phases, no scenarios")
     parser.add_argument("--scenarios-only", action="store_true", default=None,
                         help="skip the Schemathesis phases: conventions and scenarios only")
     parser.add_argument("--junit", metavar="PATH", help="write a JUnit XML report")

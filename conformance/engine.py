@@ -151,7 +151,8 @@ def _config(base_url: str, options) -> SchemathesisConfig:
             "examples": {"enabled": True},
             "coverage": {"enabled": True, **({"unexpected-methods": []} if options.read_only else {})},
             "fuzzing": {"enabled": True},
-            "stateful": {"enabled": not options.read_only, "max-steps": options.stateful_steps},
+            "stateful": {"enabled": not options.read_only and not options.operations,
+                         "max-steps": options.stateful_steps},
         },
     }
     return SchemathesisConfig.from_dict(data)

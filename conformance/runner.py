@@ -68,9 +68,12 @@ def run(options: Options, out=None) -> tuple[int, Results | None]:
         ledger.owned.update(profile.own_values(session))
         _stand_in_only(session, routes, options, results)
         print(_plan(profile, options, ledger), file=out)
+        if not options.read_only:
+            profile.prepare(session)
         if options.schemathesis:
             run_schemathesis(spec, options.base_url, profile, session, results, options, ledger)
-        run_scenarios(session, profile.scenarios(), read_only=options.read_only)
+        if not options.operations:  # a run of named operations is about those alone
+            run_scenarios(session, profile.scenarios(), read_only=options.read_only)
         _clean_up(session, ledger, results)
         _check_credentials(session, results)
         _not_found_everywhere(results)

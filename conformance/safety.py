@@ -37,6 +37,9 @@ class Ledger:
     created: list["Created"] = field(default_factory=list)
     deleted: list["Created"] = field(default_factory=list)
     owned: set[str] = field(default_factory=set)
+    # Field -> one of the run's own objects that writes naming that field are aimed at
+    # (e.g. a user the run registered, to share with), set by `Profile.prepare`.
+    aims: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._numbers = itertools.count(1)
@@ -127,7 +130,7 @@ def make_safe(profile: "Profile", ledger: Ledger, route: "Route | None", method:
         for dotted in profile.target_fields.get(op, ()):
             found, value = _get(holder, dotted)
             if found and not ledger.owns(value):
-                _set(holder, dotted, profile.absent_value(dotted, ledger))
+                _set(holder, dotted, ledger.aims.get(dotted) or profile.absent_value(dotted, ledger))
                 changes.append(f"{where} field {dotted}")
         for dotted, kind in profile.named_fields.get(op, {}).items():
             # Always a fresh one: a create never lands on an existing object, the run's own

@@ -95,3 +95,64 @@ def rewrite_json(app, path_prefix: str, method: str | None, change):
         await app(scope, receive, capture)
 
     return wrapped
+
+
+def plant_answer(app, api: str, operations, status: int, body, ctype: str | None = None, every: bool = False):
+    """Every success of `operations` (a 2xx that is no refusal; with `every`, any answer but a
+    5xx) becomes `status` with `body`."""
+    from apitwin.conformance.spec import routes_for
+
+    routes = routes_for(api)
+
+    def change(scope_method, scope_path):
+        route = routes.find(scope_method, scope_path)
+        return route is not None and route.operation_id in operations
+
+    async def wrapped(scope, receive, send):
+        if scope["type"] != "http" or not change(scope["method"], scope["path"]):
+            await app(scope, receive, send)
+            return
+        start, chunks = {}, []
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            raw = b"".join(chunks)
+            try:
+                refusal = isinstance(json.loads(raw), dict) and "error" in json.loads(raw)
+            except ValueError:
+                refusal = False
+            headers = start.get("headers", [])
+            if (200 <= start["status"] < 300 and not refusal) or (every and start["status"] < 500):
+                raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                kind = ctype or ("text/plain" if isinstance(body, str) else "application/json")
+                headers = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-type")]
+                headers += [(b"content-length", str(len(raw)).encode()), (b"content-type", kind.encode())]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+            else:
+                await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+            await send({"type": "http.response.body", "body": raw})
+
+        await app(scope, receive, capture)
+
+    return wrapped
+
+
+# The seeded credentials of each stand-in, as `apitwin conform` options.
+CREDENTIALS = {
+    "monarc": ["--api-key", "SylsDTZTBk2zAkg016vW_aCuO1XQDXPsxrLuI1TG7z5sYvUfRlVf5R4g6kDnLI_o-c5iqrswrWzPANDKXmtV7Q"],
+    "qore": ["--token", "1|qoreAliceDemoToken0000000000000000000000",
+             "--other-token", "2|qoreBobDemoToken000000000000000000000000"],
+    "qoncrete": ["--email", "demo@qoncrete.test", "--password", "demo1234"],
+    "datacortex": ["--session-key", "dcsession-carol-0000000000000000000000003"],
+    "opengrid": ["--username", "admin", "--password", "admin"],
+}
+
+
+def kit(capsys, api: str, url: str, *extra) -> tuple[int, str, str]:
+    """`apitwin conform <api>` against `url` with the stand-in's seeded credentials."""
+    return conform_output(capsys, [api, "--base-url", url, *CREDENTIALS[api], *extra])

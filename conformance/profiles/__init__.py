@@ -185,6 +185,9 @@ class Profile:
     def probe(self, session: "Session") -> None:
         """One cheap safe request with the credentials; raise LoginRefused if they are refused."""
 
+    def prepare(self, session: "Session") -> None:
+        """Before a writing run: make objects of the run's own that its writes are aimed at."""
+
     def own_values(self, session: "Session") -> set[str]:
         """Values that are the run's own identity (its user's email...): its scenarios may write them."""
         return set()
