@@ -34,7 +34,10 @@ def test_scenarios_pass_against_apitwin_qoncrete(capsys):
         line = next(l for l in out.splitlines() if l.startswith(name))
         assert "passed" in line, line
     # What the run created was deleted; users cannot be.
-    assert "created object(s) deleted, 1 left" in out and "user conform-" in out
+    assert "not deleted: user apitwin-" in out and "(the API cannot delete it)" in out
+    assert all("user apitwin-" in line for line in out.splitlines() if line.startswith("  not deleted:"))
+    line = next(l for l in out.splitlines() if l.startswith("report_created_listed_and_deleted"))
+    assert "passed" in line, line
 
 
 def test_full_run_passes_against_apitwin_qoncrete(capsys):

@@ -32,10 +32,10 @@ def test_scenarios_pass_against_apitwin_qore(capsys):
         assert "passed" in line, line
 
 
-def test_full_run_passes_strictly_against_apitwin_qore(capsys):
+def test_full_run_passes_against_apitwin_qore(capsys):
     _, app = create("qore")
     with serving(app) as url:
-        code, out, _ = run_kit(capsys, url, "--max-examples", "3", "--strict", phases=())
+        code, out, _ = run_kit(capsys, url, "--max-examples", "3", phases=())
     assert code == 0, out[-4000:]
     assert "conformance 100.0%" in out
 

@@ -194,11 +194,14 @@ class Profile:
 
     def credentials_work(self, session: "Session") -> list[str]:
         """Checks every credential the run started with still works; returns what no longer does."""
+        logins = session.logins  # a check, not a login the run needed
         try:
             session.login()
             self.probe(session)
         except LoginRefused as exc:
             return [f"the starting credentials no longer work: {exc}"]
+        finally:
+            session.logins = logins
         return []
 
     def secrets(self, creds: dict[str, str | None], headers: dict[str, str]) -> tuple[str, ...]:

@@ -48,6 +48,17 @@ NOT_UTF8_BEFORE_TOKEN = ToolArtefact(
     "check takes any 200 without a good token as auth ignored")
 
 
+def _unstorable(value) -> bool:
+    if isinstance(value, dict):
+        return any(not isinstance(k, str) or k.startswith("$") or "." in k or "\x00" in k or _unstorable(k)
+                   or _unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(v) for v in value)
+    if isinstance(value, str):
+        return any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+    return isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value <= 2**63 - 1
+
+
 def _oid(doc) -> str | None:
     value = doc.get("_id") if isinstance(doc, dict) else None
     if isinstance(value, dict):
@@ -79,6 +90,16 @@ class OpenGrid(Profile):
             "ids are MongoDB ObjectIds: any other path id gets 200 with error 0300 \"Invalid object id\" "
             "(no object can have it)",
             planted=(200, {"error": {"code": "0300", "message": "Invalid object id"}})),
+        Documented(
+            "unstorable-document", "positive_data_acceptance",
+            ("create_user", "create_user_slash", "create_group", "create_group_slash", "create_query",
+             "create_query_slash", "update_user", "update_group", "update_query"), 200,
+            lambda ex: _code(ex) == "0300" and _unstorable((ex.request_json() or {}).get("o")
+                                                           if isinstance(ex.request_json(), dict) else None),
+            "MongoDB cannot store a field name starting with $ or holding a dot or a NUL, text that is not "
+            "Unicode (a lone surrogate) or an integer beyond 64 bits: 200 with error 0300 naming it",
+            planted=(200, {"error": {"code": "0300", "message": "Invalid field name o.'a.b': names cannot start "
+                                                                  "with $ or contain a dot or a null character."}})),
         Documented(
             "unusable-query-parameter", "positive_data_acceptance",
             ("list_users", "list_users_slash", "list_groups", "list_groups_slash", "list_queries",

@@ -63,6 +63,26 @@ def _at(body, path: str):
 MISSING = object()
 
 
+def _sent_query(ex) -> dict:
+    """What a query sent: its JSON body, or its query string (the exports)."""
+    body = ex.request_json()
+    return body if isinstance(body, dict) else dict(ex.query)
+
+
+def _beyond_the_report(ex) -> bool:
+    """The 400 gives the report's range for a parameter sent, and the value sent is outside it."""
+    match = re.fullmatch(r"(\w+): must be between (-?\d+) and (-?\d+)", _text(ex)) \
+        or re.fullmatch(r"(filters\[\d+\]\.value): must be a column index between (\d+) and (-?\d+)", _text(ex))
+    if not match:
+        return False
+    value = _at(_sent_query(ex), match.group(1))
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return False
+    return not int(match.group(2)) <= number <= int(match.group(3))
+
+
 def _definition_rule_broken(ex) -> bool:
     """The 400 names a field of the definition sent, and the rule it names holds for what was sent."""
     body = ex.request_json()
@@ -136,6 +156,20 @@ class Qoncrete(Profile):
             and ex.request_json().get("passwordConfirm") != ex.request_json().get("password"),
             "passwordConfirm must equal password (400 naming passwordConfirm); no schema can say it",
             planted=(400, {"code": 400, "text": "passwordConfirm: must equal password"})),
+        Documented(
+            "time-range-required", "positive_data_acceptance", ("scan_dates", "export_scan_dates"), 400,
+            lambda ex: _text(ex) in ("from: is required", "to: is required")
+            and _sent_query(ex).get(_text(ex).split(":")[0]) in (None, ""),
+            "from and to are required unless the report is timeless (a property of the report, not of the "
+            "query): without one, 400 \"from: is required\"",
+            planted=(400, {"code": 400, "text": "from: is required"})),
+        Documented(
+            "beyond-the-report", "positive_data_acceptance",
+            ("scan_keys", "scan_dates", "export_scan_keys", "export_scan_dates"), 400,
+            lambda ex: _beyond_the_report(ex),
+            "a column index or level past the report's own columns or groupBy levels (which the schema "
+            "cannot know) gets 400 naming the parameter and the report's range",
+            planted=(400, {"code": 400, "text": "sortPos: must be between -1 and 3"})),
         Documented(
             "report-definition-rule", "positive_data_acceptance", ("create_report", "update_report"), 400,
             lambda ex: _definition_rule_broken(ex),

@@ -20,6 +20,7 @@ ME = "/api/me"
 PROJECTS = "/api/resources/projects"
 TABLE = "/api/resources/projects/table/projects"
 UNAUTHENTICATED = {"message": "Unauthenticated."}
+DEMO_LOGIN = ("alice@qlic.nl", "password")  # the contract's example of POST /api/api_tokens
 
 
 def _short(value, limit: int = 200) -> str:
@@ -48,11 +49,12 @@ class Qore(Profile):
             planted=(422, {"message": "The field field is required.",
                            "errors": {"field": ["The field field is required."]}})),
         Documented(
-            "required-field-empty", "positive_data_acceptance",
+            "required-field-missing", "positive_data_acceptance",
             ("create_resource", "update_resource", "update_resource_form", "update_inline"), 422,
             lambda ex: bool(_errors(ex)) and all(_empty(_sent(ex), f) and _says(ex, f, "required") for f in _errors(ex)),
-            "Laravel reads an empty string as null (ConvertEmptyStringsToNull), so a required field sent "
-            "as \"\" or null gets 422 \"The ... field is required.\"",
+            "each resource requires its own fields (one schema for every resource cannot say which), and "
+            "Laravel reads an empty string as null: a required field left out, null or \"\" gets 422 "
+            "\"The ... field is required.\"",
             planted=(422, {"message": "The name field is required.",
                            "errors": {"name": ["The name field is required."]}})),
         Documented(
@@ -65,6 +67,14 @@ class Qore(Profile):
             "or \"The ... has already been taken.\" on that field",
             planted=(422, {"message": "The selected status is invalid.",
                            "errors": {"status": ["The selected status is invalid."]}})),
+        Documented(
+            "wrong-credentials", "positive_data_acceptance", ("create_api_token",), 422,
+            lambda ex: _errors(ex) == ["email"] and _says(ex, "email", "The provided credentials are incorrect")
+            and (_sent(ex).get("email"), _sent(ex).get("password")) != DEMO_LOGIN,
+            "a token is made for an account's email and password only: any other pair gets 422 \"The "
+            "provided credentials are incorrect.\" on email (the stand-in's seeded pair is the contract's example)",
+            planted=(422, {"message": "The provided credentials are incorrect.",
+                           "errors": {"email": ["The provided credentials are incorrect."]}})),
         Documented(
             "unknown-search-column", "positive_data_acceptance", ("get_table",), 422,
             lambda ex: bool(_errors(ex)) and all(
