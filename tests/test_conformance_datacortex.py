@@ -87,3 +87,23 @@ def test_unknown_query_parameters_are_accepted_only_where_documented():
     assert engine_artefact(Profile(), "negative_data_rejection", answer, failure) is None
     other = SimpleNamespace(message="Invalid component: in body - violates `type`")
     assert engine_artefact(PROFILE, "negative_data_rejection", answer, other) is None
+
+
+def test_verification_page_refuses_a_body_it_cannot_read_as_an_html_page():
+    """Found by the kit (once waived): the page a user opens from the email is HTML, its 400s too."""
+    from conftest import make_client
+
+    _, client = make_client("datacortex")
+    for body, ctype in ((b"<x/>", "application/xml"), (b"\xff\xfe", "application/x-www-form-urlencoded")):
+        answer = client.post("/api/1/verify?session_key=abc", content=body, headers={"Content-Type": ctype})
+        assert answer.status_code == 400
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "<h1>Verification failed</h1>" in answer.text
+
+
+def test_track_refuses_another_content_type_in_plain_text_as_its_contract_says():
+    from conftest import make_client
+
+    _, client = make_client("datacortex")
+    answer = client.post("/acme/1/track", content=b"<x/>", headers={"Content-Type": "application/xml"})
+    assert answer.status_code == 400 and answer.headers["content-type"].startswith("text/plain")

@@ -49,24 +49,17 @@ class Qore(Profile):
             planted=(422, {"message": "The field field is required.",
                            "errors": {"field": ["The field field is required."]}})),
         Documented(
-            "required-field-missing", "positive_data_acceptance",
+            "resource-field-rules", "positive_data_acceptance",
             ("create_resource", "update_resource", "update_resource_form", "update_inline"), 422,
-            lambda ex: bool(_errors(ex)) and all(_empty(_sent(ex), f) and _says(ex, f, "required") for f in _errors(ex)),
-            "each resource requires its own fields (one schema for every resource cannot say which), and "
-            "Laravel reads an empty string as null: a required field left out, null or \"\" gets 422 "
-            "\"The ... field is required.\"",
+            lambda ex: bool(_errors(ex)) and all(
+                (_empty(_sent(ex), f) and _says(ex, f, "required"))
+                or (f.split(".")[0] in _sent(ex) and _rule_message(ex, f)) for f in _errors(ex)),
+            "each resource has its own required fields and rules (in a list, an existing row, unique), which "
+            "one schema for every resource cannot say; Laravel reads \"\" as null: a required field left out "
+            "or empty gets \"The ... field is required.\", a value sent that breaks a rule \"The selected ... "
+            "is invalid.\" or \"The ... has already been taken.\"",
             planted=(422, {"message": "The name field is required.",
                            "errors": {"name": ["The name field is required."]}})),
-        Documented(
-            "field-rule", "positive_data_acceptance",
-            ("create_resource", "update_resource", "update_resource_form", "update_inline"), 422,
-            lambda ex: bool(_errors(ex)) and all(f.split(".")[0] in _sent(ex) and _rule_message(ex, f)
-                                                 for f in _errors(ex)),
-            "each resource's fields have rules one schema for every resource cannot say (in a list, an "
-            "existing row, unique): a value sent that breaks one gets 422 \"The selected ... is invalid.\" "
-            "or \"The ... has already been taken.\" on that field",
-            planted=(422, {"message": "The selected status is invalid.",
-                           "errors": {"status": ["The selected status is invalid."]}})),
         Documented(
             "wrong-credentials", "positive_data_acceptance", ("create_api_token",), 422,
             lambda ex: _errors(ex) == ["email"] and _says(ex, "email", "The provided credentials are incorrect")
@@ -76,14 +69,18 @@ class Qore(Profile):
             planted=(422, {"message": "The provided credentials are incorrect.",
                            "errors": {"email": ["The provided credentials are incorrect."]}})),
         Documented(
-            "unknown-search-column", "positive_data_acceptance", ("get_table",), 422,
-            lambda ex: bool(_errors(ex)) and all(
-                f.startswith("search_columns.") and f.split(".", 1)[1] in (_search_columns(ex) or {})
-                and _says(ex, f, "is invalid") for f in _errors(ex)),
-            "search_columns may only name the table's columns, which differ per resource: another name gets "
-            "422 \"The selected search columns.<name> is invalid.\"",
+            "table-names-unknown", "positive_data_acceptance", ("get_table",), 422,
+            lambda ex: bool(_errors(ex)) and all(_names_a_sent_table_name(ex, f) for f in _errors(ex)),
+            "a table's tabs, sort columns and search columns differ per resource (one schema cannot list "
+            "them): another name sent gets 422 \"The selected tab/sort column/search columns.<name> is invalid.\"",
             planted=(422, {"message": "The selected search columns.name is invalid.",
                            "errors": {"search_columns.name": ["The selected search columns.name is invalid."]}})),
+        Documented(
+            "expiration-date-not-a-future-date", "positive_data_acceptance", ("create_api_token",), 422,
+            lambda ex: _errors(ex) == ["expiration_date"] and not _future_date(_sent(ex).get("expiration_date")),
+            "expiration_date must be a date (or date and time) in the future: anything else gets 422 on it",
+            planted=(422, {"message": "The expiration date field must be a valid date.",
+                           "errors": {"expiration_date": ["The expiration date field must be a valid date."]}})),
     )
     def missing_credentials(self, creds):
         return None if creds.get("token") else "missing --token"
@@ -204,6 +201,27 @@ def _reloads_without_field(ex: Exchange) -> bool:
     action = fields.get("action")
     name = action.get("name") if isinstance(action, dict) else fields.get("action[name]")
     return name == "reloadRelatedOptions" and _empty(fields, "field")
+
+
+def _names_a_sent_table_name(ex: Exchange, field: str) -> bool:
+    if not _says(ex, field, "is invalid"):
+        return False
+    if field.startswith("search_columns."):
+        return field.split(".", 1)[1] in (_search_columns(ex) or {})
+    return field in ("tab", "sort_column") and not _empty(_sent(ex), field)
+
+
+def _future_date(value) -> bool:
+    from datetime import datetime, timezone
+
+    if not isinstance(value, str):
+        return value is None  # none: a token that never expires
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment > datetime.now(timezone.utc)
 
 
 def _search_columns(ex: Exchange) -> dict | None:
