@@ -72,7 +72,9 @@ def _sent_query(ex) -> dict:
 def _beyond_the_report(ex) -> bool:
     """The 400 gives the report's range for a parameter sent, and the value sent is outside it."""
     match = re.fullmatch(r"(\w+): must be between (-?\d+) and (-?\d+)", _text(ex)) \
-        or re.fullmatch(r"(filters\[\d+\]\.value): must be a column index between (\d+) and (-?\d+)", _text(ex))
+        or re.fullmatch(r"((?:\w+(?:\[\d+\])?\.)?filters\[\d+\]\.value): must be a column index between (\d+) "
+                        r"and (-?\d+)", _text(ex)) \
+        or re.fullmatch(r"((?:mainReport|subReports\[\d+\])\.\w+): must be between (-?\d+) and (-?\d+)", _text(ex))
     if not match:
         return False
     value = _at(_sent_query(ex), match.group(1))
@@ -165,7 +167,7 @@ class Qoncrete(Profile):
             planted=(400, {"code": 400, "text": "from: is required"})),
         Documented(
             "beyond-the-report", "positive_data_acceptance",
-            ("scan_keys", "scan_dates", "export_scan_keys", "export_scan_dates"), 400,
+            ("scan_keys", "scan_dates", "export_scan_keys", "export_scan_dates", "merge_reports"), 400,
             lambda ex: _beyond_the_report(ex),
             "a column index or level past the report's own columns or groupBy levels (which the schema "
             "cannot know) gets 400 naming the parameter and the report's range",

@@ -9,8 +9,9 @@ Conventions every answer follows (openapi/qore.yaml and the research notes):
 from __future__ import annotations
 
 import json
+import re
 import secrets
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
@@ -42,10 +43,13 @@ class Qore(Profile):
     absent_ids = {"id": "0"}  # Laravel's ids start at 1
     documented = (
         Documented(
-            "reload-without-field", "positive_data_acceptance", ("get_create_form", "get_edit_form"), 422,
-            lambda ex: _errors(ex) == ["field"] and _reloads_without_field(ex),
-            "action reloadRelatedOptions needs the field whose options to reload: without one (left out, null "
-            "or empty) Laravel answers 422 \"The field field is required.\" (the contract's description)",
+            "form-field", "positive_data_acceptance", ("get_create_form", "get_edit_form"), 422,
+            lambda ex: _errors(ex) == ["field"] and (
+                (_reloads_without_field(ex) and _says(ex, "field", "required"))
+                or (not _empty(_sent(ex), "field") and _says(ex, "field", "The selected field is invalid"))),
+            "field names one of the resource's own fields (they differ per resource), and action "
+            "reloadRelatedOptions needs one: 422 \"The selected field is invalid.\" or \"The field field is "
+            "required.\" (the contract's description)",
             planted=(422, {"message": "The field field is required.",
                            "errors": {"field": ["The field field is required."]}})),
         Documented(
@@ -186,8 +190,10 @@ def _sent(ex: Exchange) -> dict:
     body = ex.request_json()
     if isinstance(body, dict):
         fields.update(body)
+    elif ex.request_body and "multipart/form-data" in ex.request_content_type:
+        text = ex.request_body.decode("utf-8", "replace")
+        fields.update(re.findall(r'name="([^"]+)"\r\n\r\n(.*?)\r\n--', text, re.DOTALL))
     elif ex.request_body and "form" in ex.request_content_type:
-        from urllib.parse import parse_qsl
         fields.update(parse_qsl(ex.request_body.decode("utf-8", "replace"), keep_blank_values=True))
     return fields
 
