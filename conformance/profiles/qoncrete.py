@@ -71,6 +71,14 @@ def _sent_query(ex) -> dict:
 
 def _beyond_the_report(ex) -> bool:
     """The 400 gives the report's range for a parameter sent, and the value sent is outside it."""
+    sent = _sent_query(ex)
+    levels = re.fullmatch(r"keys: has (\d+) levels but the report has (\d+) groupBy levels", _text(ex))
+    if levels:
+        return isinstance(sent.get("keys"), list) and len(sent["keys"]) == int(levels.group(1)) > int(levels.group(2))
+    width = re.fullmatch(r"keys\[(\d+)\]: must hold (\d+) value\(s\), one per key of groupBy\[\d+\]", _text(ex))
+    if width:
+        group = _at(sent, f"keys[{width.group(1)}]")
+        return group is not MISSING and len(group if isinstance(group, list) else [group]) != int(width.group(2))
     match = re.fullmatch(r"(\w+): must be between (-?\d+) and (-?\d+)", _text(ex)) \
         or re.fullmatch(r"((?:\w+(?:\[\d+\])?\.)?filters\[\d+\]\.value): must be a column index between (\d+) "
                         r"and (-?\d+)", _text(ex)) \
