@@ -34,6 +34,16 @@ def error_of(body) -> dict | None:
     return None
 
 
+def _params(ex: Exchange) -> dict:
+    """The query parameters, and the form fields of a query sent by POST."""
+    from urllib.parse import parse_qsl
+
+    params = dict(ex.query)
+    if ex.request_body and "form" in ex.request_content_type:
+        params.update(parse_qsl(ex.request_body.decode("utf-8", "replace"), keep_blank_values=True))
+    return params
+
+
 def _code(ex: Exchange) -> str:
     return str((error_of(ex.json()) or {}).get("code", ""))
 
@@ -105,7 +115,7 @@ class OpenGrid(Profile):
             ("list_users", "list_users_slash", "list_groups", "list_groups_slash", "list_queries",
              "list_queries_slash", "query_dataset", "query_dataset_form"), 200,
             lambda ex: _code(ex) in ("0200", "0300") and any(
-                p in ex.query and p in _message(ex) for p in ("q", "n", "s", "opts", "filter")),
+                p in _params(ex) and p in _message(ex) for p in ("q", "n", "s", "opts", "filter")),
             "a q, n, s or opts the service cannot use (not a MongoDB filter it runs, a bad sort or option) "
             "gets 200 with an error naming the parameter (0200 for q's data errors, 0300 otherwise)",
             planted=(200, {"error": {"code": "0300", "message": "Invalid value for parameter"}})),

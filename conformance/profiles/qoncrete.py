@@ -64,9 +64,29 @@ MISSING = object()
 
 
 def _sent_query(ex) -> dict:
-    """What a query sent: its JSON body, or its query string (the exports)."""
+    """What a query sent: its JSON body, or the exports' `?query=` JSON."""
     body = ex.request_json()
-    return body if isinstance(body, dict) else dict(ex.query)
+    if isinstance(body, dict):
+        return body
+    query = _json_or_none(ex.query.get("query"))
+    return query if isinstance(query, dict) else dict(ex.query)
+
+
+def _not_a_time(ex) -> bool:
+    """The 400 names a time sent, and that time is no calendar date and time."""
+    from datetime import datetime
+
+    match = re.fullmatch(r"([\w.\[\]]+): '(.*)' is not an ISO 8601 time .*", _text(ex), re.DOTALL)
+    if not match or _at(_sent_query(ex), match.group(1)) != match.group(2):
+        return False
+    value = match.group(2)
+    if value.startswith("now"):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return False
 
 
 def _beyond_the_report(ex) -> bool:
@@ -173,6 +193,13 @@ class Qoncrete(Profile):
             "from and to are required unless the report is timeless (a property of the report, not of the "
             "query): without one, 400 \"from: is required\"",
             planted=(400, {"code": 400, "text": "from: is required"})),
+        Documented(
+            "not-a-time", "positive_data_acceptance",
+            ("scan_keys", "scan_dates", "export_scan_keys", "export_scan_dates", "merge_reports"), 400,
+            lambda ex: _not_a_time(ex),
+            "a time that matches the contract's pattern but is no date (month 77, hour 66) gets 400 naming it",
+            planted=(400, {"code": 400, "text": "from: '2016-11-01T00:00:00Z' is not an ISO 8601 time "
+                                                "(e.g. \"2016-11-26T16:00:00Z\") nor \"now-2d\""})),
         Documented(
             "beyond-the-report", "positive_data_acceptance",
             ("scan_keys", "scan_dates", "export_scan_keys", "export_scan_dates", "merge_reports"), 400,
