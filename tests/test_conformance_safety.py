@@ -152,3 +152,29 @@ def test_a_run_leaves_no_files_in_the_current_directory(capsys, tmp_path, monkey
         code, out, _ = kit(capsys, "monarc", url, *FAST)
     assert code == 0, out[-3000:]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_upserting_users_keep_their_passwords_through_a_full_run(capsys):
+    """OpenGrid with user creation as an upsert by userId: the run's admin login survives."""
+    twin, app = create("opengrid")
+    backend = twin.backend
+    real = backend.create_document
+    replaced = []
+
+    def upsert(kind, caller, body):
+        o = body.get("o") if isinstance(body, dict) else None
+        known = backend.users.get_by("userId", o.get("userId")) if kind == "users" and isinstance(o, dict) else None
+        if known is not None:  # a taken userId: that user is replaced, password included
+            replaced.append(known["userId"])
+            return backend.update_document(kind, caller, str(known["_id"]), body)
+        return real(kind, caller, body)
+
+    backend.create_document = upsert
+    before = {user["userId"] for user in backend.users.find({})}
+    with serving(app) as url:
+        code, out, _ = kit(capsys, "opengrid", url, "--max-examples", "3", "--stateful-steps", "3")
+    assert code == 0, out[-3000:]
+    assert "Credentials: every credential the run started with still works." in out
+    after = {user["userId"] for user in backend.users.find({})}
+    assert before <= after and all(name.startswith("apitwin-") for name in after - before)
+    assert not replaced  # no user of the deployment was written to
