@@ -196,3 +196,4 @@ def _write_reports(options: Options, results: Results) -> None:
         results.write_junit(folder / "junit.xml")
         (folder / "summary.txt").write_text(results.render_text() + "\n", encoding="utf-8")
         (folder / "leftovers.txt").write_text("".join(f"{item}\n" for item in results.leftovers), encoding="utf-8")
+        (folder / "created.txt").write_text("".join(f"{item}\n" for item in results.created), encoding="utf-8")
