@@ -100,13 +100,6 @@ def _set(body: dict, dotted: str, value: Any) -> None:
     node[last] = value
 
 
-@dataclass
-class Rewrite:
-    """What `make_safe` changed in a request, to say so in a failure's message."""
-
-    changes: list[str] = field(default_factory=list)
-
-
 def make_safe(profile: "Profile", ledger: Ledger, route: "Route | None", method: str,
               path_parameters: dict | None, query: dict | None, body: Any, read_only: bool = False) -> list[str]:
     """Rewrite a write in place so that it can only touch what the run owns; returns what changed.
