@@ -80,6 +80,15 @@ class Qore(Profile):
             planted=(422, {"message": "The selected search columns.name is invalid.",
                            "errors": {"search_columns.name": ["The selected search columns.name is invalid."]}})),
         Documented(
+            "search-columns-not-a-map", "positive_data_acceptance", ("get_table",), 422,
+            lambda ex: _errors(ex) == ["search_columns"] and _says(ex, "search_columns", "must be an array")
+            and "search_columns" in _sent(ex) and _search_columns(ex) is None
+            and not isinstance(_json_list(_sent(ex)["search_columns"]), list),
+            "search_columns is a map of column to value (JSON text in the query string): anything else the "
+            "query string can carry gets 422 \"The search columns field must be an array.\" (PHP's word for a map)",
+            planted=(422, {"message": "The search columns field must be an array.",
+                           "errors": {"search_columns": ["The search columns field must be an array."]}})),
+        Documented(
             "expiration-date-not-a-future-date", "positive_data_acceptance", ("create_api_token",), 422,
             lambda ex: _errors(ex) == ["expiration_date"] and not _future_date(_sent(ex).get("expiration_date")),
             "expiration_date must be a date (or date and time) in the future: anything else gets 422 on it",
@@ -215,6 +224,15 @@ def _names_a_sent_table_name(ex: Exchange, field: str) -> bool:
     if field.startswith("search_columns."):
         return field.split(".", 1)[1] in (_search_columns(ex) or {})
     return field in ("tab", "sort_column") and not _empty(_sent(ex), field)
+
+
+def _json_list(value):
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
 
 
 def _future_date(value) -> bool:
