@@ -183,7 +183,7 @@ class Results:
             out += ["", "Scenarios:", scenario_table]
         for title, counter in self._lists():
             out += ["", title]
-            out += [f"  {n}x {line}" for line, n in sorted(counter.items())]
+            out += [f"  {n}x {_line(key)}" for key, n in sorted(counter.items())]
         if self.stand_in_only:
             out += ["", "Operations only in apitwin's stand-in (" + (
                 "tested: the deployment is the stand-in):" if self.stand_in_only_tested
@@ -292,7 +292,7 @@ class Results:
         extra = ""
         for title, counter in self._lists():
             extra += f"<h2>{e(title)}</h2><ul>" + "".join(
-                f"<li>{n}x {e(line)}</li>" for line, n in sorted(counter.items())) + "</ul>"
+                f"<li>{n}x {e(_line(key))}</li>" for key, n in sorted(counter.items())) + "</ul>"
         if self.stand_in_only:
             extra += "<h2>Operations only in apitwin's stand-in</h2><ul>" + "".join(
                 f"<li>{e(label)}</li>" for label in self.stand_in_only) + "</ul>"
@@ -331,6 +331,11 @@ pre{{background:#f6f6f6;padding:.6em;white-space:pre-wrap;word-break:break-all}}
 """
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(page, encoding="utf-8")
+
+
+def _line(key) -> str:
+    """A counted line: the kit counts a line per rule, the proxy (operation, reason) pairs."""
+    return ": ".join(key) if isinstance(key, tuple) else key
 
 
 def _pct(value: float | None) -> str:
