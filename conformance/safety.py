@@ -64,7 +64,8 @@ class Ledger:
 
     def owns(self, value: Any) -> bool:
         text = str(value)
-        return text in self.owned or text.startswith(self.prefix)
+        # .lower(): a UUID in upper case names the same object (the run's UUIDs are lower case).
+        return text in self.owned or text.lower() in self.owned or text.startswith(self.prefix)
 
     def add(self, item: "Created") -> None:
         if all(str(known) != str(item) for known in self.created):
@@ -92,6 +93,13 @@ def _get(body: Any, dotted: str) -> tuple[bool, Any]:
     return True, node
 
 
+def _holders(query: Any, body: Any) -> list[tuple[dict, str]]:
+    """The dicts whose fields a write names: the query, the body, or each object of a body that
+    is an array (a batch of creates)."""
+    items = body if isinstance(body, list) else [body]
+    return [(h, where) for h, where in ((query, "query"), *((item, "body") for item in items)) if isinstance(h, dict)]
+
+
 def _set(body: dict, dotted: str, value: Any) -> None:
     *parents, last = dotted.split(".")
     node = body
@@ -117,9 +125,7 @@ def make_safe(profile: "Profile", ledger: Ledger, route: "Route | None", method:
             continue
         path_parameters[name] = profile.absent_value(name, ledger)
         changes.append(f"path parameter {name}")
-    for holder, where in ((query, "query"), (body, "body")):
-        if not isinstance(holder, dict):
-            continue
+    for holder, where in _holders(query, body):
         for dotted in profile.target_fields.get(op, ()):
             found, value = _get(holder, dotted)
             if found and not ledger.owns(value):
@@ -147,9 +153,7 @@ def violations(profile: "Profile", ledger: Ledger, route: "Route | None", method
         if name not in profile.namespace_params and not ledger.owns(value) \
                 and value != profile.absent_value(name, ledger):
             problems.append(f"path parameter {name}={value!r} is not an object this run created")
-    for holder in (query, body):
-        if not isinstance(holder, dict):
-            continue
+    for holder, _ in _holders(query, body):
         for dotted in profile.target_fields.get(route.operation_id, ()):
             found, value = _get(holder, dotted)
             if found and not ledger.owns(value):

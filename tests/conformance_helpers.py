@@ -150,6 +150,7 @@ CREDENTIALS = {
     "qoncrete": ["--email", "demo@qoncrete.test", "--password", "demo1234"],
     "datacortex": ["--session-key", "dcsession-carol-0000000000000000000000003"],
     "opengrid": ["--username", "admin", "--password", "admin"],
+    "monarc-v1": ["--api-key", "cases-v1-token-5b7d9f1a3c5e7a9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c"],
 }
 
 

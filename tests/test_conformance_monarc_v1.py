@@ -6,11 +6,11 @@ import pytest
 
 from apitwin.server.core.api import available
 from apitwin.server.core.app import create
-from conformance_helpers import conform_output, failing_run, serving
+from conformance_helpers import CREDENTIALS, conform_output, failing_run, serving
 
 pytestmark = pytest.mark.skipif("monarc-v1" not in available(), reason="the MONARC v1 twin is not there")
 
-KEY = "cases-v1-token-5b7d9f1a3c5e7a9b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c"
+KEY = CREDENTIALS["monarc-v1"][1]
 FAST = ["--max-examples", "5", "--stateful-steps", "5"]
 
 

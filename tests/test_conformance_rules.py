@@ -10,18 +10,21 @@ from apitwin.server.core.app import create
 from conformance_helpers import failures_section, kit, plant_answer, serving
 
 RULES = [(api, rule) for api in profiles.names() for rule in profiles.get(api).documented]
+# A rule for a refused valid request has an answer to plant; one for an accepted invalid
+# request (a 2xx the contract does not foresee) has none: a valid request gets a 2xx anyway.
+REFUSALS = [(api, rule) for api, rule in RULES if rule.check == "positive_data_acceptance"]
 
 
 def test_every_rule_is_narrow_and_has_a_planted_answer():
     for api, rule in RULES:
         assert rule.operations and "*" not in rule.operations, (api, rule.name)
-        assert rule.planted is not None, (api, rule.name)
+        assert (rule.planted is not None) == (rule.check == "positive_data_acceptance"), (api, rule.name)
         assert rule.reason and rule.check, (api, rule.name)
     names = [(api, rule.name) for api, rule in RULES]
     assert len(names) == len(set(names))
 
 
-@pytest.mark.parametrize("api, rule", RULES, ids=[f"{api}-{rule.name}" for api, rule in RULES])
+@pytest.mark.parametrize("api, rule", REFUSALS, ids=[f"{api}-{rule.name}" for api, rule in REFUSALS])
 def test_planted_answer_of_a_rule_fails_the_run(capsys, api, rule):
     _, app = create(api)
     status, body = rule.planted

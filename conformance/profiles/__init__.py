@@ -93,7 +93,8 @@ class Documented:
     matches: Callable[["Exchange"], bool]
     reason: str
     # A made-up answer of this rule's shape and message that a *valid* request must not
-    # get accepted with (the planted-fault tests send it in place of a success).
+    # get accepted with (the planted-fault tests send it in place of a success); a rule for
+    # positive_data_acceptance only (a valid request answered 2xx is no failure to plant).
     planted: tuple[int, Any] | None = None
 
     def accepts(self, check: str, exchange: "Exchange") -> bool:

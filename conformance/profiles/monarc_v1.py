@@ -21,10 +21,11 @@ import json
 import re
 import secrets
 import uuid
+from urllib.parse import unquote
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, LoginRefused, Profile, short, shown_body
+from . import AuthOption, Created, Documented, LoginRefused, Profile, short, shown_body
 
 BASE = "/api/v1/"
 STATS = BASE + "stats/"
@@ -100,6 +101,24 @@ def converts(body) -> bool:
     return all(value is None or CONVERSIONS.get(name, lambda v: True)(value) for name, value in body.items())
 
 
+def _sent(ex: Exchange) -> dict | None:
+    """The arguments of a GET sent in its JSON body."""
+    body = ex.request_json()
+    return body if isinstance(body, dict) else None
+
+
+def _items(ex: Exchange) -> list:
+    body = ex.request_json()
+    return body if isinstance(body, list) else []
+
+
+def _taken_uuid(ex: Exchange) -> bool:
+    """Some item's uuid is not among the stored ones the 207 lists (it was taken)."""
+    stored = {row.get("uuid") for row in (ex.json() or {}).get("data", []) if isinstance(row, dict)} \
+        if isinstance(ex.json(), dict) else set()
+    return any(isinstance(i, dict) and isinstance(i.get("uuid"), str) and i["uuid"] not in stored for i in _items(ex))
+
+
 class MonarcV1(Profile):
     name = "monarc-v1"
     auth_options = (AuthOption("api_key", "a client's token, sent as X-API-KEY"),)
@@ -110,6 +129,61 @@ class MonarcV1(Profile):
         "create_client": "would register clients, which the API cannot delete",
         "update_me": "would change the calling client's sharing; a scenario sets it to the value it has",
     }
+
+    creates = ("stats in ANRs of the run's own (UUIDs made from the run id), deleted at the end by ANR when "
+               "every stat of it is the run's")
+    # A batch item's ANR and uuid are always the run's own: stats never join another client's ANR.
+    named_fields = {"create_stats": {"anr": "uuid", "uuid": "uuid"}}
+    documented = (
+        Documented(
+            "processor-not-for-the-type", "positive_data_acceptance", ("get_processed",), 400,
+            lambda ex: _sent(ex) is not None and not str(_sent(ex).get("processor")).startswith(f"{_sent(ex).get('type')}_")
+            and ex.json() == {"Error": f"Processor '{_sent(ex).get('processor')}' can not be used with type "
+                                       f"'{_sent(ex).get('type')}'."},
+            "a processor must be one made for the type (its name starts with '<type>_'); the real service answers "
+            "400 with this message",
+            planted=(400, {"Error": "Processor 'risk_averages' can not be used with type 'threat'."})),
+        Documented(
+            "stored-stats-not-processable", "positive_data_acceptance", ("get_processed",), 400,
+            lambda ex: _sent(ex) is not None and isinstance(ex.json(), dict) and str(ex.json().get("Error", ""))
+            .startswith(f"The stored stats cannot be processed by '{_sent(ex).get('processor')}' ("),
+            "stored data the processor cannot read (the run's own batches may store any data) crashes the real "
+            "service (500, research notes §8.2); the stand-in answers 400 naming the processor",
+            planted=(400, {"Error": "The stored stats cannot be processed by 'risk_averages' (data is no object)."})),
+        Documented(
+            "postgresql-cannot-store", "positive_data_acceptance", ("create_stats",), 400,
+            lambda ex: error_shape(ex.json()) and bool((ex.json() or {}).get("errors"))
+            and all(str(m).startswith("PostgreSQL refuses it") for m in ex.json()["errors"].values())
+            and bool(UNSTORABLE.search((ex.request_body or b"").decode("utf-8", "replace"))),
+            "text PostgreSQL cannot store (NUL, a lone UTF-16 surrogate) or a non-finite number crashes the real "
+            "service (500); the stand-in answers a validation error naming the item's field",
+            planted=(400, {"errors": {"0.data": "PostgreSQL refuses it: a NUL character."}, "message": INVALID})),
+        # Answers to requests the contract calls invalid, which the real service accepts.
+        Documented(
+            "arguments-converted", "negative_data_rejection", ("list_stats", "get_processed"), 200,
+            lambda ex: converts(ex.request_json()),
+            "Flask-RESTX converts argument values (int(), its boolean(), str(), list()) rather than type-checking "
+            "them: the real service answers 200"),
+        Documented(
+            "type-array-stored-as-text", "negative_data_rejection", ("create_stats",), 201,
+            lambda ex: any(isinstance(i, dict) and isinstance(i.get("type"), list) for i in _items(ex)),
+            "a flat array as type is stored as PostgreSQL's text of the array (201 on the real service)"),
+        Documented(
+            "items-refused-by-the-database", "negative_data_rejection", ("create_stats",), 207,
+            lambda ex: any(isinstance(i, dict) and "uuid" in i and any(i.get(k) is None for k in ("anr", "type", "date"))
+                           for i in _items(ex)) or _taken_uuid(ex),
+            "an item with a uuid that the database refuses (a missing column, a uuid taken) is counted as failed and "
+            "the others stored: 207 on the real service"),
+        Documented(
+            "anr-in-another-uuid-form", "negative_data_rejection", ("get_anr_stats",), 200,
+            lambda ex: _uuid_ok(unquote(ex.path.rsplit("/", 1)[-1])),
+            "an ANR in upper case, without dashes or in braces is read by PostgreSQL as the same UUID: 200"),
+        Documented(
+            "body-not-declared-json-not-read", "negative_data_rejection", ("list_stats", "get_processed"), 400,
+            lambda ex: ex.request_content_type.split(";")[0].strip().lower() != "application/json"
+            and ex.json() == MISSING_TYPE,
+            "a body not declared application/json is not read: the real service answers its missing-type 400"),
+    )
 
     def __init__(self) -> None:
         # ANR -> the uuids of the stats this process's runs created in it.
@@ -202,41 +276,6 @@ class MonarcV1(Profile):
                 problems.append(f"metadata {', '.join(wrong)} not strings: Flask-RESTX writes them as strings")
         return problems
 
-    # -- documented refusals and acceptances -------------------------------------------
-    def accept(self, check: str, ex: Exchange) -> str | None:
-        body = ex.json()
-        if check == "positive_data_acceptance" and ex.status == 400 and ex.operation == "get_processed" \
-                and isinstance(body, dict):
-            error = body.get("Error", "")
-            sent = ex.request_json() or {}
-            if error.startswith("Processor ") and not str(sent.get("processor", "")).startswith(f"{sent.get('type')}_"):
-                return "400 for a processor not made for the type (documented: it must start with '<type>_')"
-            if error.startswith("The stored stats cannot be processed"):
-                return "400 for stored stats the processor cannot read (documented; the real service answers 500)"
-        if check == "positive_data_acceptance" and ex.status == 400 and ex.operation == "create_stats" \
-                and error_shape(body) and all(str(m).startswith("PostgreSQL refuses it")
-                                              for m in (body.get("errors") or {"": ""}).values()) \
-                and UNSTORABLE.search((ex.request_body or b"").decode("utf-8", "replace")):
-            return ("400 for text PostgreSQL cannot store (NUL, a lone UTF-16 surrogate) or a non-finite "
-                    "number (documented; the real service answers 500)")
-        if check == "negative_data_rejection" and ex.status == 200 and ex.operation in ("list_stats", "get_processed") \
-                and converts(ex.request_json()):
-            return ("200 for argument values Flask-RESTX converts (int(), its boolean(), str(), list()) "
-                    "rather than type-checks (documented)")
-        if check == "negative_data_rejection" and ex.status == 201 and ex.operation == "create_stats" \
-                and any(isinstance(i, dict) and isinstance(i.get("type"), list) for i in ex.request_json() or []):
-            return "201 for a flat array as type: stored as PostgreSQL's text of the array (documented)"
-        if check == "negative_data_rejection" and ex.status == 207 and ex.operation == "create_stats":
-            return ("207 for items the database refuses (a missing column in an item with a uuid, a uuid "
-                    "taken): counted as failed, the others stored (documented)")
-        if check == "negative_data_rejection" and ex.status == 200 and ex.operation == "get_anr_stats" \
-                and _uuid_ok(ex.path.rsplit("/", 1)[-1]):
-            return "200 for an ANR written in another UUID form (upper case, no dashes, braces): PostgreSQL reads it"
-        if check == "negative_data_rejection" and ex.status == 400 and ex.operation in ("list_stats", "get_processed") \
-                and ex.request_content_type.split(";")[0].strip().lower() != "application/json" and body == MISSING_TYPE:
-            return "400 missing type: a body not declared JSON is not read (documented)"
-        return None
-
     # -- what a run creates: stats, deleted by ANR when every stat of it is the run's ----
     def created(self, ex: Exchange) -> Created | None:
         if ex.operation != "create_stats" or ex.status not in (201, 207):
@@ -285,14 +324,15 @@ def _get_json(run, path: str, body, **kwargs):
     return run.request("GET", path, content=json.dumps(body), headers={"Content-Type": "application/json"}, **kwargs)
 
 
-def _anr() -> str:
-    return str(uuid.uuid4())
+def _anr(run) -> str:
+    """An ANR of the run's own (no other client's stats are in it)."""
+    return run.unique("anr", kind="uuid")
 
 
 @scenario("refused_key_stays_refused", "no key or an empty one is a 401, a wrong one a 403, on every route")
 def refused_key_stays_refused(run) -> None:
     wrong = "conform-wrong-" + secrets.token_urlsafe(16)
-    for path in (ME, STATS + _anr(), PROCESSED, STATS):
+    for path in (ME, STATS + _anr(run), PROCESSED, STATS):
         for label, headers, status, body in (("no key", {}, 401, UNAUTHORIZED),
                                              ("an empty key", {"X-API-KEY": ""}, 401, UNAUTHORIZED),
                                              ("a wrong key", {"X-API-KEY": wrong}, 403, FORBIDDEN)):
@@ -413,7 +453,7 @@ def _post(run, items, status=(201,)):
 
 @scenario("created_is_listed_and_equal", "a batch is stored as sent and read back, then its ANR deleted", writes=True)
 def created_is_listed_and_equal(run) -> None:
-    anr = _anr()
+    anr = _anr(run)
     data = {"total": 1, "risks": {"b": 1, "a": 2}, "uuid": "u", "averageRate": "1.5"}
     items = [{"anr": anr, "type": "risk", "date": "2001-02-03", "data": data},
              {"anr": anr.upper(), "type": "threat", "date": "2001-02-04", "data": []}]
@@ -441,7 +481,7 @@ def created_is_listed_and_equal(run) -> None:
 
 @scenario("failed_items_give_207", "a uuid already taken fails its item only: 207 with the stored ones", writes=True)
 def failed_items_give_207(run) -> None:
-    anr, taken = _anr(), str(uuid.uuid4())
+    anr, taken = _anr(run), run.unique("uuid", kind="uuid")
     _post(run, [{"anr": anr, "type": "risk", "date": "2001-02-03", "uuid": taken}])
     answer = _post(run, [{"anr": anr, "type": "risk", "date": "2001-02-03", "uuid": taken},
                          {"anr": anr, "type": "threat", "date": "2001-02-03"}], status=(207,))
@@ -458,7 +498,7 @@ def _processed(run, body):
 
 @scenario("processors_compute", "the processors compute what the real ones compute, on the run's own ANRs", writes=True)
 def processors_compute(run) -> None:
-    one, two, thing = _anr(), _anr(), str(uuid.uuid4())
+    one, two, thing = _anr(run), _anr(run), str(uuid.uuid4())
 
     def threat(count):
         return [{"uuid": thing, "label1": "Fire", "count": count, "maxRisk": 10, "averageRate": "1.5"}]
