@@ -140,12 +140,13 @@ class OpenGrid(Profile):
 
     # -- conventions -------------------------------------------------------------------
     def rejected(self, ex: Exchange) -> int | None:
-        """OpenGrid's 200 with an error object: a not-found (0200 "No object exists"), a refusal (0100),
-        or a bad request."""
+        """OpenGrid's 200 with an error object: a not-found (0200 "No object exists", "Unknown dataset"),
+        a refusal (0100), or a bad request."""
         error = error_of(ex.json())
         if ex.status != 200 or error is None:
             return None
-        if str(error.get("code")) == "0200" and "No object exists" in str(error.get("message", "")):
+        message = str(error.get("message", ""))
+        if str(error.get("code")) == "0200" and ("No object exists" in message or message.startswith("Unknown dataset:")):
             return 404
         return 403 if str(error.get("code")) == "0100" else 400
 

@@ -61,7 +61,7 @@ class Qore(Profile):
             "each resource has its own required fields and rules (in a list, an existing row, unique), which "
             "one schema for every resource cannot say; Laravel reads \"\" as null: a required field left out "
             "or empty gets \"The ... field is required.\", a value sent that breaks a rule \"The selected ... "
-            "is invalid.\" or \"The ... has already been taken.\"",
+            "is invalid.\", \"The ... has already been taken.\" or, for a list sent as one value, \"The ... field must be an array.\"",
             planted=(422, {"message": "The name field is required.",
                            "errors": {"name": ["The name field is required."]}})),
         Documented(
@@ -188,8 +188,11 @@ def _says(ex: Exchange, field: str, words: str) -> bool:
 
 def _rule_message(ex: Exchange, field: str) -> bool:
     messages = ex.json()["errors"][field]
+    # "must be an array": a field the resource keeps as a list (users' tenants) sent as one value.
     return isinstance(messages, list) and bool(messages) and all(
-        isinstance(m, str) and m.startswith("The ") and ("is invalid" in m or "already been taken" in m)
+        isinstance(m, str) and m.startswith("The ") and ("is invalid" in m or "already been taken" in m
+                                                         or (m.endswith("must be an array.")
+                                                             and not isinstance(_sent(ex).get(field), list)))
         for m in messages)
 
 
