@@ -9,9 +9,8 @@ Conventions every answer follows (from openapi/monarc.yaml and the research note
   path, the 405, OPTIONS).
 
 The organization routes take no key, and a POST or PUT of an existing name replaces that
-organization's token: Schemathesis does not call those writes (they could take over an
-organization the run did not create, e.g. the document's CASES); the scenarios exercise
-them on organizations of their own, with run-unique names.
+organization's token: the kit's guard (safety.py) gives every such write a run-unique name
+and token, so no organization the run did not create (e.g. the document's CASES) is touched.
 """
 from __future__ import annotations
 
