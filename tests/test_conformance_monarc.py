@@ -27,9 +27,7 @@ def run_kit(capsys, base_url, *extra, key=KEY):
 
 # -- the real server passes ----------------------------------------------------------------
 def test_passes_against_apitwin_monarc_and_writes_reports(capsys, tmp_path):
-    twin, app = create("monarc")
-    organizations = twin.backend.organizations
-    before = {org["name"]: org.get("token") for org in organizations.find({})}
+    _, app = create("monarc")
     with serving(app) as url:
         code, out, err = run_kit(capsys, url, "--max-examples", "10", "--junit", str(tmp_path / "j.xml"),
                                  "--report-dir", str(tmp_path / "report"))
@@ -41,8 +39,8 @@ def test_passes_against_apitwin_monarc_and_writes_reports(capsys, tmp_path):
         row = next(line for line in out.splitlines() if line.startswith(label + " "))
         cases, checks, failed, score = row[len(label):].split()
         assert int(cases) > 0 and int(checks) > 0 and failed == "0" and score == "100.0%", row
-    # The organization writes (upserts: a taken name gets a new token) reach only the run's own.
-    assert {org["name"]: org.get("token") for org in organizations.find({}) if org["name"] in before} == before
+    # The organization writes are Schemathesis' too, made safe by the kit's guard
+    # (test_conformance_safety.py: the deployment's organizations keep their tokens).
     for label in ("POST /api/v2/organizations/", "PUT /api/v2/organizations/{name}/"):
         row = next(line for line in out.splitlines() if line.startswith(label + " "))
         cases, checks, failed, score = row[len(label):].split()

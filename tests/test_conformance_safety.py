@@ -66,18 +66,10 @@ def test_a_scenario_write_elsewhere_is_refused():
 
 # -- a deployment whose writes are upserts keeps its credentials ----------------------------
 def test_upserting_organizations_keep_their_keys_through_a_full_run(capsys):
+    """MONARC's organization writes are upserts (a taken name gets the new token), as on the
+    real service: the run's writes still reach only organizations of its own."""
     twin, app = create("monarc")
     backend = twin.backend
-    real = backend.create_organization
-
-    def upsert(payload):  # as the real service: a taken name gets the new token
-        if isinstance(payload, dict) and isinstance(payload.get("name"), str) and payload.get("token"):
-            known = backend.organizations.get_by("name", payload["name"])
-            if known is not None:
-                return backend.organizations.update(known["_id"], {"token": payload["token"]})
-        return real(payload)
-
-    backend.create_organization = upsert
     before = {org["name"]: org["token"] for org in backend.organizations.find({})}
     with serving(app) as url:
         code, out, _ = kit(capsys, "monarc", url, *FAST)

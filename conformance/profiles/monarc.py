@@ -32,6 +32,7 @@ ORG_NOT_FOUND = {"error": "Empty query: Organization matching query does not exi
 LIMIT_TOO_LARGE = "The limit you set is larger than the maximum limit for this resource (max_limit = 1000)."
 ORGANIZATIONS_MAX_LIMIT = 100
 DUPLICATE = "Tried to save duplicate unique keys"
+NAME_CANNOT_CHANGE = "The name of an organization cannot be changed"
 POST_ON_OBJECT = {"error": "404 Not Found: Did you mean to use PUT?"}
 WERKZEUG_405 = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n<title>405 Method Not Allowed</title>\n'
                 "<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n")
@@ -113,6 +114,9 @@ class Monarc(Profile):
     # The PUT of an organization's token names it in its path: one of the run's own, or none.
     named_fields = {"create_organization": {"name": "name", "token": "name"}, "create_stat": {"uuid": "uuid"},
                     "set_organization_token": {"token": "name"}}
+    # A PUT's body `name` other than the path's writes a second organization on the real
+    # service: one of the run's own, or a run-unique one no organization has.
+    target_fields = {"set_organization_token": ("name",)}
     absent_ids = {"id": "0000{run}000000000000", "name": "apitwin-{run}-absent"}
     documented = (
         Documented(
@@ -146,10 +150,11 @@ class Monarc(Profile):
             planted=(400, {"field-errors": {"token": DUPLICATE}})),
         Documented(
             "name-cannot-change", "positive_data_acceptance", ("set_organization_token",), 400,
-            lambda ex: list(_field_errors(ex) or {}) == ["name"] and isinstance(ex.request_json(), dict)
+            lambda ex: (_field_errors(ex) or {}) == {"name": NAME_CANNOT_CHANGE} and isinstance(ex.request_json(), dict)
             and ex.request_json().get("name") not in (None, unquote(ex.path.rstrip("/").rsplit("/", 1)[-1])),
-            "a PUT replaces an organization's token; a name in its body other than the path's is refused",
-            planted=(400, {"field-errors": {"name": "The name of an organization cannot be changed"}})),
+            "a PUT replaces an organization's token; a name in its body other than the path's writes a second "
+            "organization on the real service, which the stand-in refuses with a field error (its contract says so)",
+            planted=(400, {"field-errors": {"name": NAME_CANNOT_CHANGE}})),
         Documented(
             "lone-surrogate-is-invalid-json", "positive_data_acceptance", ("create_stat", "create_organization"), 400,
             lambda ex: (ex.json() or {}).get("error") == INVALID_JSON and bool(ex.request_body)
