@@ -6,6 +6,7 @@ testing through the OpenAPI links the document declares (Schemathesis also infer
 """
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 
 from .exchange import Exchange
-from .profiles import ToolArtefact
+from .profiles import Draft, ToolArtefact
 from .results import RUN, Failure, Results
 from .safety import Ledger, make_safe
 from .spec import SAFE_METHODS, Routes
@@ -83,8 +84,36 @@ def before_call(context, case, kwargs):
     if active is None:
         return
     route = active.routes.by_label.get(case.operation.label)
+    mode = _mode(case)
+    if route is not None and mode is not None and not mode.is_negative:
+        complete(active.profile, active.results, route.operation_id, case)
     make_safe(active.profile, active.ledger, route, case.method, case.path_parameters, case.query, case.body,
               read_only=active.read_only)
+
+
+def complete(profile: "Profile", results: Results, operation: str, case) -> None:
+    """A valid case made to meet the documented rules no schema can say (`Documented.complete`)."""
+    rules = [r for r in profile.documented if r.complete is not None and operation in r.operations]
+    if not rules:
+        return
+    draft = Draft(operation, case.method, dict(case.path_parameters or {}), dict(case.query or {}),
+                  copy.deepcopy(case.body), case.media_type)
+    changed = [rule for rule in rules if rule.complete(draft)]
+    if not changed:
+        return
+    for rule in changed:
+        results.complete(rule)
+    # Assigned (not changed in place) so that Schemathesis sees the change and checks the
+    # completed case against the schema again.
+    for name, value in (("path_parameters", draft.path), ("query", draft.query), ("body", draft.body)):
+        if value != getattr(case, name):
+            setattr(case, name, value)
+
+
+def _mode(case):
+    """The case's generation mode (positive or negative), None when Schemathesis does not say."""
+    meta = getattr(case, "meta", None) or getattr(case, "_meta", None)
+    return getattr(getattr(meta, "generation", None), "mode", None)
 
 
 @schemathesis.hook
@@ -105,8 +134,7 @@ def api_conventions(ctx, response, case):
     if active is None:
         return None
     exchange = to_exchange(response, active.routes, active.session.secrets)
-    meta = getattr(case, "meta", None) or getattr(case, "_meta", None)
-    mode = getattr(getattr(meta, "generation", None), "mode", None)
+    mode = _mode(case)
     verdict = judge(active.profile, exchange, valid_request=mode is not None and not mode.is_negative,
                     strict=active.strict)
     if verdict.accepted is not None:

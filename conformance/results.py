@@ -76,6 +76,7 @@ class Results:
     accepted: Counter = field(default_factory=Counter)  # documented-behaviour line -> count
     waived: Counter = field(default_factory=Counter)  # known-deviation line -> count
     artefacts: Counter = field(default_factory=Counter)  # tool-artefact line -> count
+    completed: Counter = field(default_factory=Counter)  # documented rule's line -> valid cases completed
     stand_in_only: list[str] = field(default_factory=list)  # operations only the stand-in has
     stand_in_only_tested: bool = False  # the deployment is apitwin's stand-in: they were tested
     leftovers: list[str] = field(default_factory=list)  # created objects the run could not delete
@@ -90,6 +91,9 @@ class Results:
     def accept(self, rule, exchange) -> None:
         ops = ", ".join(rule.operations)
         self.accepted[f"{rule.name} ({ops}, {rule.status}): {rule.reason}"] += 1
+
+    def complete(self, rule) -> None:
+        self.completed[f"{rule.name} ({', '.join(rule.operations)}): {rule.reason}"] += 1
 
     def waive(self, deviation, exchange) -> None:
         self.waived[f"{deviation.operation}: {deviation.why}"] += 1
@@ -211,6 +215,9 @@ class Results:
         if self.accepted:
             lists.append(("Documented behaviour accepted, per rule (not failures; --strict fails on them):",
                           self.accepted))
+        if self.completed:
+            lists.append(("Valid cases completed to meet a documented rule before they were sent, per rule "
+                          "(what no schema can say; the deployment must accept them):", self.completed))
         if self.waived:
             lists.append(("Known deviations of this deployment, waived (--strict fails on them):", self.waived))
         if self.artefacts:

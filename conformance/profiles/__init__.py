@@ -96,10 +96,29 @@ class Documented:
     # get accepted with (the planted-fault tests send it in place of a success); a rule for
     # positive_data_acceptance only (a valid request answered 2xx is no failure to plant).
     planted: tuple[int, Any] | None = None
+    # How a generated valid request is made to meet the rule before it is sent (True when
+    # it changed the draft): the kit's valid cases then test what the rule leaves valid,
+    # and a deployment that still refuses them fails. The summary counts completions per rule.
+    complete: Callable[["Draft"], bool] | None = None
 
     def accepts(self, check: str, exchange: "Exchange") -> bool:
         return check == self.check and exchange.operation in self.operations and exchange.status == self.status \
             and bool(self.matches(exchange))
+
+
+@dataclass
+class Draft:
+    """A generated valid request before it is sent: what a `Documented.complete` may change.
+
+    `path` and `query` are dicts (never None); `body` may be replaced by any value (it is
+    Schemathesis' NOT_SET when the request has none)."""
+
+    operation: str
+    method: str
+    path: dict
+    query: dict
+    body: Any = None
+    media_type: str | None = None
 
 
 @dataclass(frozen=True)
