@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import uvicorn
 
 from apitwin.conformance.cli import main as conform
+from apitwin.server.core.serve import config
 
 
 def free_port() -> int:
@@ -24,8 +25,10 @@ def free_port() -> int:
 
 @contextmanager
 def serving(app):
+    """The base URL of `app` served as `apitwin serve` serves it (its uvicorn config, HTTP
+    protocol included) on a free loopback port, in a thread, until the block ends."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    server = uvicorn.Server(config(app, "127.0.0.1", port, log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -34,10 +34,10 @@ def serving_proxy(proxy: Proxy):
 
 
 @contextmanager
-def proxied(api: str, app, *, serve=serving, **options):
+def proxied(api: str, app, **options):
     """(client on the proxy, the Proxy, the violation log lines) in front of `app`."""
     lines: list[str] = []
-    with serve(app) as url:
+    with serving(app) as url:
         proxy = Proxy(api, url, log=lines.append, **options)
         with serving_proxy(proxy) as proxy_url:
             with httpx.Client(base_url=proxy_url, timeout=30) as client:

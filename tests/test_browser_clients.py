@@ -20,7 +20,7 @@ from apitwin.server.core.app import create
 from conformance_helpers import free_port
 from datacortex_helpers import MINER
 from qoncrete_helpers import SOURCE, WRITE
-from served_helpers import served
+from conformance_helpers import serving
 
 PAGE_DIR = Path(__file__).with_name("browser")
 QONCRETE_HOST = "log.qoncrete.com"  # where the Qoncrete SDKs send, with no option to change it
@@ -58,7 +58,7 @@ def page_origin():
 def stand_ins():
     _, qoncrete_app = create("qoncrete")
     _, datacortex_app = create("datacortex")
-    with served(qoncrete_app) as qoncrete, served(datacortex_app) as datacortex:
+    with serving(qoncrete_app) as qoncrete, serving(datacortex_app) as datacortex:
         yield qoncrete, datacortex
 
 

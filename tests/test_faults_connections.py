@@ -8,14 +8,14 @@ import pytest
 
 from apitwin.server.core.app import create
 from faults_helpers import PROFILES
-from served_helpers import served
+from conformance_helpers import serving
 
 
 @pytest.fixture(params=list(PROFILES), scope="module")
 def server(request):
     profile = PROFILES[request.param]
     _, app = create(profile.api)
-    with served(app) as url, httpx.Client(base_url=url) as client:
+    with serving(app) as url, httpx.Client(base_url=url) as client:
         yield profile, client
 
 

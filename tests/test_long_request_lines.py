@@ -17,7 +17,7 @@ from apitwin.server.core.api import available, definition
 from apitwin.server.core.app import create
 from apitwin.server.core.http_protocol import MAX_TARGET, TOO_LONG
 from qoncrete_helpers import SOURCE, WRITE
-from served_helpers import served
+from conformance_helpers import serving
 
 PAGE = {"Origin": "http://shop.example:8080"}
 
@@ -66,7 +66,7 @@ def keys(body: dict) -> set[str]:
 @pytest.fixture(scope="module")
 def qoncrete():
     _, app = create("qoncrete")
-    with served(app) as base:
+    with serving(app) as base:
         yield base
 
 
@@ -129,7 +129,7 @@ def test_a_long_path_gets_the_apis_own_error_with_its_cors_headers(qoncrete):
 
 def test_data_cortex_ingest_refuses_a_long_url_in_plain_text_with_cors_headers():
     _, app = create("datacortex")
-    with served(app) as base:
+    with serving(app) as base:
         answer = get(base, "/acme/1/track?current_time=" + "1" * MAX_TARGET, {"Origin": "http://game.example"},
                      method="POST")
     assert answer.status == 414
@@ -151,7 +151,7 @@ def raw_exchange(base: str, request: bytes) -> bytes:
 @pytest.mark.parametrize("api", available())
 def test_every_api_answers_what_the_http_layer_refuses_in_its_own_shape(api):
     _, app = create(api)
-    with served(app) as base:
+    with serving(app) as base:
         too_long = get(base, "/x?q=" + "a" * MAX_TARGET)
         malformed = raw_exchange(base, b"GET /x HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")
     # E.g. Qoncrete {"code": 414, "text"}, MONARC {"error"}, OpenGrid 200 {"error": {"code": "0300", ...}}.

@@ -15,7 +15,6 @@ from starlette.middleware.gzip import GZipMiddleware
 from apitwin.conformance.proxy import Proxy
 from apitwin.server.core.app import create
 from conformance_helpers import free_port, rewrite_json, serving
-from served_helpers import served
 from proxy_helpers import proxied, serving_proxy, sides
 
 MONARC_KEY = "SylsDTZTBk2zAkg016vW_aCuO1XQDXPsxrLuI1TG7z5sYvUfRlVf5R4g6kDnLI_o-c5iqrswrWzPANDKXmtV7Q"
@@ -375,7 +374,7 @@ def test_request_targets_as_long_as_browser_sdks_send_pass_through():
     events = json.dumps([{"type": "pageview", "country": "FR", "visitor": f"v{i}"} for i in range(1000)])
     target = f"/{QONCRETE_SOURCE}?token={QONCRETE_WRITE}&body={quote(events)}"
     assert len(target) > 70_000  # past what uvicorn's own HTTP layer reads
-    with proxied("qoncrete", app, serve=served) as (client, proxy, lines):
+    with proxied("qoncrete", app) as (client, proxy, lines):
         host, port = urlsplit(str(client.base_url)).netloc.split(":")
         connection = http.client.HTTPConnection(host, int(port), timeout=30)  # httpx refuses such URLs
         connection.request("GET", target)
