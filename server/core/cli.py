@@ -79,6 +79,16 @@ def add_serve(sub) -> None:
                             "off loopback one is generated and printed when not given")
     serve.add_argument("--fixtures", metavar="DIR",
                        help="seed each API from DIR/<api>/ where present (e.g. from `apitwin fixtures import`)")
+    serve.add_argument("--tls", action="store_true",
+                       help="serve every API over HTTPS, with a certificate for localhost, 127.0.0.1, ::1 "
+                            "and --host from a local certificate authority made once (the start-up "
+                            "table says where its ca.pem is and how clients trust it)")
+    serve.add_argument("--tls-dir", metavar="DIR",
+                       help="where --tls keeps its local CA (default: the per-user data folder, "
+                            "e.g. ~/.local/share/apitwin/tls); implies --tls")
+    serve.add_argument("--tls-cert", metavar="FILE",
+                       help="serve over HTTPS with this certificate (PEM, e.g. from mkcert); needs --tls-key")
+    serve.add_argument("--tls-key", metavar="FILE", help="the private key (PEM) of --tls-cert")
     serve.set_defaults(run=cmd_serve)
 
 
@@ -93,6 +103,27 @@ def _switches(args, names: list[str]) -> dict[str, dict]:
     return switches
 
 
+def _tls(args):
+    """The certificate to serve with (--tls, --tls-dir, --tls-cert and --tls-key), or None:
+    plain HTTP."""
+    from pathlib import Path
+
+    from .tls import TLSError, local, own, state_dir
+
+    try:
+        if args.tls_cert or args.tls_key:
+            if not (args.tls_cert and args.tls_key):
+                raise UsageError("--tls-cert and --tls-key go together (a certificate and its private key)")
+            if args.tls_dir:
+                raise UsageError("--tls-dir keeps the local CA, which --tls-cert replaces: give one of them")
+            return own(args.tls_cert, args.tls_key)
+        if args.tls or args.tls_dir:
+            return local(Path(args.tls_dir) if args.tls_dir else state_dir(), args.host)
+    except TLSError as exc:
+        raise UsageError(str(exc)) from None
+    return None
+
+
 def cmd_serve(args) -> int:
     from .admin_access import token_for
     from .app import create
@@ -105,6 +136,8 @@ def cmd_serve(args) -> int:
     settings = settings_for(names, [(f"config {args.config}", config), ("--set", set_items(args.set, names)),
                                     ("switches", _switches(args, names))])
     ports = ports_for(names, config, args.port)
+    tls = _tls(args)
+    scheme = "https" if tls else "http"
     sockets = {}
     try:
         for name in names:
@@ -120,7 +153,7 @@ def cmd_serve(args) -> int:
                            fixtures=args.fixtures)
         twins[name] = twin
         apps.append((name, app, sockets[name]))
-        rows.append((name, f"http://{args.host}:{ports[name]}", twin.accounts()))
+        rows.append((name, f"{scheme}://{args.host}:{ports[name]}", twin.accounts()))
     try:
         faults.install(twins, faults.startup_rules(args.latency, args.fault, args.rate_limit, config))
     except ValueError as exc:
@@ -129,7 +162,7 @@ def cmd_serve(args) -> int:
         raise UsageError(str(exc)) from None
     for line in faults.summary(twins):
         print(line, file=sys.stderr)
-    return serve_all(apps, args.host, rows, admin_token)
+    return serve_all(apps, args.host, rows, admin_token, tls)
 
 
 # -- apitwin settings ------------------------------------------------------------------

@@ -11,6 +11,7 @@ import uvicorn
 
 from .app import ADMIN_PREFIX
 from .http_protocol import TwinHttpProtocol
+from .tls import Certificate
 
 
 class PortError(Exception):
@@ -48,8 +49,9 @@ class _Server(uvicorn.Server):
         yield
 
 
-def startup_table(rows: list[tuple], admin_token: str | None = None) -> str:
-    """API | URL | Swagger UI | accounts, one API a block."""
+def startup_table(rows: list[tuple], admin_token: str | None = None, tls: Certificate | None = None) -> str:
+    """API | URL | Swagger UI | accounts, one API a block; then the admin API, and how
+    clients trust the certificate when served over HTTPS."""
     lines = [f"{'API':<11} {'URL':<24} {'Swagger UI':<40} Seeded accounts / keys"]
     lines.append("-" * 110)
     for name, url, accounts in rows:
@@ -61,13 +63,29 @@ def startup_table(rows: list[tuple], admin_token: str | None = None) -> str:
                  f"(described at {ADMIN_PREFIX}/admin/openapi.json). Ctrl-C stops.")
     if admin_token:
         lines.append(f"Admin API token (send Authorization: Bearer <token>): {admin_token}")
+    if tls is not None:
+        lines.extend(trust_lines(tls, rows[0][1]))
     return "\n".join(lines)
 
 
-def config(app, host: str, port: int, **options) -> uvicorn.Config:
+def trust_lines(tls: Certificate, url: str) -> list[str]:
+    """Where the certificate is and how clients trust it (`url`: one served, for curl)."""
+    if tls.ca is None:
+        return [f"HTTPS with your certificate {tls.certfile} (key {tls.keyfile})."]
+    ca = tls.ca
+    return [f"HTTPS with a certificate of apitwin's local CA, {ca} (made once, kept for the next starts).",
+            "Trust it in the clients:",
+            f"  Node (node-data-cortex ...): NODE_EXTRA_CA_CERTS={ca} node app.js",
+            f"  Python: httpx.Client(verify=ssl.create_default_context(cafile=\"{ca}\")); requests: verify=\"{ca}\"",
+            f"  curl --cacert {ca} {url}{ADMIN_PREFIX}/admin/openapi.json"]
+
+
+def config(app, host: str, port: int, tls: Certificate | None = None, **options) -> uvicorn.Config:
     """How every twin is served (tests serve through it too): long request targets, and
-    the HTTP layer's refusals in the API's shape (http_protocol.py)."""
+    the HTTP layer's refusals in the API's shape (http_protocol.py); over HTTPS with `tls`."""
     settings = {"log_level": "warning", "access_log": False, "lifespan": "off", **options}
+    if tls is not None:
+        settings.update(ssl_certfile=str(tls.certfile), ssl_keyfile=tls.keyfile and str(tls.keyfile))
     return uvicorn.Config(app, host=host, port=port, http=TwinHttpProtocol, **settings)
 
 
@@ -85,10 +103,12 @@ async def _serve_all(servers: list[tuple[_Server, socket.socket]]) -> None:
     await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in servers))
 
 
-def serve_all(apps: list[tuple], host: str, rows: list[tuple], admin_token: str | None = None) -> int:
-    """apps: (name, asgi_app, socket from `listen`). Blocks until Ctrl-C; returns 0."""
-    servers = [(_Server(config(app, host, sock.getsockname()[1])), sock) for _, app, sock in apps]
-    print(startup_table(rows, admin_token), flush=True)
+def serve_all(apps: list[tuple], host: str, rows: list[tuple], admin_token: str | None = None,
+              tls: Certificate | None = None) -> int:
+    """apps: (name, asgi_app, socket from `listen`); over HTTPS with `tls`. Blocks until
+    Ctrl-C; returns 0."""
+    servers = [(_Server(config(app, host, sock.getsockname()[1], tls)), sock) for _, app, sock in apps]
+    print(startup_table(rows, admin_token, tls), flush=True)
     try:
         asyncio.run(_serve_all(servers))
     except KeyboardInterrupt:
