@@ -24,11 +24,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app):
+def serving(app, tls=None):
     """The base URL of `app` served as `apitwin serve` serves it (its uvicorn config, HTTP
-    protocol included) on a free loopback port, in a thread, until the block ends."""
+    protocol included) on a free loopback port, in a thread, until the block ends; over
+    HTTPS with `tls` (a server.core.tls.Certificate)."""
     port = free_port()
-    server = uvicorn.Server(config(app, "127.0.0.1", port, log_level="critical"))
+    server = uvicorn.Server(config(app, "127.0.0.1", port, tls, log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -36,7 +37,7 @@ def serving(app):
         assert time.monotonic() < deadline, "the test server did not start"
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
