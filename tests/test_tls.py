@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from apitwin.server.core.api import definition
 from apitwin.server.core.app import create
 from apitwin.server.core.cli import main
+from apitwin.server.core.health import healthy
 from apitwin.server.core.http_protocol import MAX_TARGET, TOO_LONG
 from apitwin.server.core.tls import CA_FILE, CA_KEY_FILE, local, own, server_names, state_dir
 from conformance_helpers import free_port, serving
@@ -70,6 +71,11 @@ def test_every_loopback_name_is_in_the_certificate(https):
     # Served on 127.0.0.1: `localhost` reaches it where it resolves to that address.
     answer = httpx.get(f"https://localhost:{port}/__apitwin/admin/openapi.json", verify=trusting(ca))
     assert answer.status_code == 200
+
+
+def test_the_containers_health_check_sees_a_server_over_https(https):
+    base, _ = https
+    assert healthy([int(base.rsplit(":", 1)[1])])
 
 
 def test_a_client_that_does_not_trust_the_ca_is_refused(https):

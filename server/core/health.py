@@ -6,23 +6,33 @@ runs every few seconds and must stay cheap.
 """
 from __future__ import annotations
 
+import http.client
+import ssl
 import sys
 import urllib.request
 
 # The admin API's own document: answered without the admin token a server off loopback
 # asks for, and without touching the API's state.
 PROBE = "/__apitwin/admin/openapi.json"
+# `apitwin serve --tls` serves HTTPS. Whether the server is up is asked of this machine's
+# own ports, so any certificate will do (the local CA's file may be in another user's home).
+SCHEMES = ("http", "https")
+_ANY_CERTIFICATE = ssl.create_default_context()
+_ANY_CERTIFICATE.check_hostname = False
+_ANY_CERTIFICATE.verify_mode = ssl.CERT_NONE
 
 
 def healthy(ports: list[int], host: str = "127.0.0.1", timeout: float = 2.0) -> bool:
-    for port in ports:
-        try:
-            with urllib.request.urlopen(f"http://{host}:{port}{PROBE}", timeout=timeout) as answer:
-                if answer.status == 200:
-                    return True
-        except (OSError, ValueError):  # refused, timed out, an HTTP error status
-            continue
-    return False
+    return any(_answers(f"{scheme}://{host}:{port}{PROBE}", timeout) for port in ports for scheme in SCHEMES)
+
+
+def _answers(url: str, timeout: float) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=_ANY_CERTIFICATE) as answer:
+            return answer.status == 200
+    # Refused, timed out, an HTTP error status, or the other scheme than the port's.
+    except (OSError, ValueError, http.client.HTTPException):
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:
