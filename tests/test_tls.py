@@ -22,7 +22,8 @@ from apitwin.server.core.app import create
 from apitwin.server.core.cli import main
 from apitwin.server.core.health import healthy
 from apitwin.server.core.http_protocol import MAX_TARGET, TOO_LONG
-from apitwin.server.core.tls import CA_FILE, CA_KEY_FILE, local, own, server_names, state_dir
+from apitwin.server.core.serve import trust_lines
+from apitwin.server.core.tls import CA_FILE, CA_KEY_FILE, Certificate, local, own, server_names, state_dir
 from conformance_helpers import free_port, serving
 from datacortex_helpers import CAROL, as_user
 
@@ -236,3 +237,17 @@ def test_serve_tls_prints_https_urls_and_how_to_trust_the_ca(tmp_path):
     assert f"datacortex  https://127.0.0.1:{port}  https://127.0.0.1:{port}/__apitwin/ui/" in out
     assert f"NODE_EXTRA_CA_CERTS={ca} node" in out
     assert f"curl --cacert {ca} https://127.0.0.1:{port}/" in out
+
+
+@pytest.mark.parametrize("url, reached", [
+    ("https://127.0.0.1:8003", "https://127.0.0.1:8003"),
+    ("https://[::1]:8003", "https://[::1]:8003"),
+    ("https://devbox.test:8003", "https://devbox.test:8003"),
+    # Every interface: from this machine, by a name the certificate is for.
+    ("https://0.0.0.0:8003", "https://localhost:8003"),
+    ("https://[::]:8003", "https://localhost:8003"),
+])
+def test_the_curl_line_calls_a_url_the_certificate_is_for(url, reached):
+    lines = trust_lines(Certificate(Path("/s/localhost.pem"), None, Path("/s/ca.pem")), url)
+    assert f"  curl --cacert /s/ca.pem {reached}/__apitwin/admin/openapi.json" in lines
+    assert any("other machines" in line for line in lines) == (reached != url)

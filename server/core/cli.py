@@ -138,6 +138,7 @@ def cmd_serve(args) -> int:
     ports = ports_for(names, config, args.port)
     tls = _tls(args)
     scheme = "https" if tls else "http"
+    host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address, as URLs write it
     sockets = {}
     try:
         for name in names:
@@ -153,7 +154,7 @@ def cmd_serve(args) -> int:
                            fixtures=args.fixtures)
         twins[name] = twin
         apps.append((name, app, sockets[name]))
-        rows.append((name, f"{scheme}://{args.host}:{ports[name]}", twin.accounts()))
+        rows.append((name, f"{scheme}://{host}:{ports[name]}", twin.accounts()))
     try:
         faults.install(twins, faults.startup_rules(args.latency, args.fault, args.rate_limit, config))
     except ValueError as exc:

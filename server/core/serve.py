@@ -6,12 +6,13 @@ import contextlib
 import errno
 import signal
 import socket
+import urllib.parse
 
 import uvicorn
 
 from .app import ADMIN_PREFIX
 from .http_protocol import TwinHttpProtocol
-from .tls import Certificate
+from .tls import WILDCARDS, Certificate
 
 
 class PortError(Exception):
@@ -73,11 +74,19 @@ def trust_lines(tls: Certificate, url: str) -> list[str]:
     if tls.ca is None:
         return [f"HTTPS with your certificate {tls.certfile} (key {tls.keyfile})."]
     ca = tls.ca
-    return [f"HTTPS with a certificate of apitwin's local CA, {ca} (made once, kept for the next starts).",
-            "Trust it in the clients:",
-            f"  Node (node-data-cortex ...): NODE_EXTRA_CA_CERTS={ca} node app.js",
-            f"  Python: httpx.Client(verify=ssl.create_default_context(cafile=\"{ca}\")); requests: verify=\"{ca}\"",
-            f"  curl --cacert {ca} {url}{ADMIN_PREFIX}/admin/openapi.json"]
+    parts = urllib.parse.urlsplit(url)
+    everywhere = parts.hostname in WILDCARDS
+    if everywhere:  # reached from this machine as localhost, a name the certificate is for
+        url = f"{parts.scheme}://localhost:{parts.port}"
+    lines = [f"HTTPS with a certificate of apitwin's local CA, {ca} (made once, kept for the next starts).",
+             "Trust it in the clients:",
+             f"  Node (node-data-cortex ...): NODE_EXTRA_CA_CERTS={ca} node app.js",
+             f"  Python: httpx.Client(verify=ssl.create_default_context(cafile=\"{ca}\")); requests: verify=\"{ca}\"",
+             f"  curl --cacert {ca} {url}{ADMIN_PREFIX}/admin/openapi.json"]
+    if everywhere:
+        lines.append("The certificate is for localhost, 127.0.0.1 and ::1: for clients on other machines, "
+                     "serve with a certificate for this machine's name (--tls-cert, --tls-key).")
+    return lines
 
 
 def config(app, host: str, port: int, tls: Certificate | None = None, **options) -> uvicorn.Config:
