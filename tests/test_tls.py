@@ -234,7 +234,8 @@ def test_serve_tls_prints_https_urls_and_how_to_trust_the_ca(tmp_path):
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert f"datacortex  https://127.0.0.1:{port}  https://127.0.0.1:{port}/__apitwin/ui/" in out
+    row = next(line for line in out.splitlines() if line.startswith("datacortex "))
+    assert row.split()[1:3] == [f"https://127.0.0.1:{port}", f"https://127.0.0.1:{port}/__apitwin/ui/"]
     assert f"NODE_EXTRA_CA_CERTS={ca} node" in out
     assert f"curl --cacert {ca} https://127.0.0.1:{port}/" in out
 
