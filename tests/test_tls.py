@@ -213,6 +213,14 @@ def test_files_that_are_not_a_certificate_and_its_key_are_one_line(capsys, tmp_p
         "(PEM files of a certificate and its private key)")
 
 
+def test_a_damaged_local_ca_is_one_line(capsys, tmp_path):
+    local(tmp_path, "127.0.0.1")
+    (tmp_path / CA_KEY_FILE).write_text("-----BEGIN PRIVATE KEY-----\nnot base64\n")
+    assert refused(capsys, "--tls", "--tls-dir", str(tmp_path)) == (
+        f"apitwin: the local CA {tmp_path / CA_KEY_FILE} is not a PEM private key and certificate; "
+        f"delete {tmp_path} to make a new one")
+
+
 def test_serve_tls_prints_https_urls_and_how_to_trust_the_ca(tmp_path):
     port, tls_dir = free_port(), tmp_path / "state"
     ca = tls_dir / CA_FILE

@@ -133,8 +133,8 @@ def _read_authority(keyfile: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Cer
     try:
         key = serialization.load_pem_private_key(data, password=None)
         cert = x509.load_pem_x509_certificate(data)
-    except ValueError as exc:
-        raise TLSError(f"the local CA {keyfile} cannot be read ({exc}); delete "
+    except ValueError:
+        raise TLSError(f"the local CA {keyfile} is not a PEM private key and certificate; delete "
                        f"{keyfile.parent} to make a new one") from None
     return key, cert
 
