@@ -84,23 +84,31 @@ def before_call(context, case, kwargs):
     if active is None:
         return
     route = active.routes.by_label.get(case.operation.label)
-    mode = _mode(case)
-    if route is not None and mode is not None and not mode.is_negative:
+    valid = _is_valid(case)
+    if route is not None and valid:
         complete(active.profile, active.results, route.operation_id, case)
     make_safe(active.profile, active.ledger, route, case.method, case.path_parameters, case.query, case.body,
               read_only=active.read_only)
+    # The guard's rewrite can make an invalid case valid (a name that was no string is now the
+    # run's own), and Schemathesis then sends it as valid: it must meet the rules too, and what
+    # the completion wrote is made safe in turn.
+    if route is not None and not valid and _is_valid(case) \
+            and complete(active.profile, active.results, route.operation_id, case):
+        make_safe(active.profile, active.ledger, route, case.method, case.path_parameters, case.query, case.body,
+                  read_only=active.read_only)
 
 
-def complete(profile: "Profile", results: Results, operation: str, case) -> None:
-    """A valid case made to meet the documented rules no schema can say (`Documented.complete`)."""
+def complete(profile: "Profile", results: Results, operation: str, case) -> bool:
+    """A valid case made to meet the documented rules no schema can say (`Documented.complete`);
+    True when a rule changed it."""
     rules = [r for r in profile.documented if r.complete is not None and operation in r.operations]
     if not rules:
-        return
+        return False
     draft = Draft(operation, case.method, dict(case.path_parameters or {}), dict(case.query or {}),
                   copy.deepcopy(case.body), case.media_type)
     changed = [rule for rule in rules if rule.complete(draft)]
     if not changed:
-        return
+        return False
     for rule in changed:
         results.complete(rule)
     # Assigned (not changed in place) so that Schemathesis sees the change and checks the
@@ -108,12 +116,19 @@ def complete(profile: "Profile", results: Results, operation: str, case) -> None
     for name, value in (("path_parameters", draft.path), ("query", draft.query), ("body", draft.body)):
         if value != getattr(case, name):
             setattr(case, name, value)
+    return True
 
 
 def _mode(case):
     """The case's generation mode (positive or negative), None when Schemathesis does not say."""
     meta = getattr(case, "meta", None) or getattr(case, "_meta", None)
     return getattr(getattr(meta, "generation", None), "mode", None)
+
+
+def _is_valid(case) -> bool:
+    """Whether Schemathesis sends the case, as it is now, as a valid one (it checks edits again)."""
+    mode = _mode(case)
+    return mode is not None and not mode.is_negative
 
 
 @schemathesis.hook

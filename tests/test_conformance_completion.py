@@ -59,3 +59,65 @@ def test_a_case_that_meets_the_rule_is_left_as_it_is():
     case = _case(path_parameters={"id": "abc"}, body={"a": 1}, media_type="application/json")
     complete(OneRule(), results, "make_thing", case)
     assert case.path_parameters == {"id": "abc"} and case.body == {"a": 1} and not results.completed
+
+
+# -- a case the kit's guard makes valid is completed too -----------------------------------
+RENAME_SPEC = {
+    "openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+    "paths": {"/things/{id}": {"put": {
+        "operationId": "rename_thing",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "properties": {"name": {"type": "string"}, "size": {"type": "integer"}}}}}},
+        "responses": {"200": {"description": "ok"}}}}},
+}
+
+
+def _noted(draft) -> bool:
+    if "note" in draft.body:
+        return False
+    draft.body["note"] = "completed"
+    return True
+
+
+class Guarded(Profile):
+    name = "g"
+    target_fields = {"rename_thing": ("name",)}  # the guard writes the run's own name there
+    documented = (Documented("needs-a-note", "positive_data_acceptance", ("rename_thing",), 400, lambda ex: True,
+                             "a thing is renamed with a note", planted=(400, {}), complete=_noted),)
+
+
+def _negative_case(body):
+    from schemathesis.generation import GenerationMode
+    from schemathesis.generation.meta import (CaseMetadata, ComponentInfo, ExamplesPhaseData, GenerationInfo,
+                                              PhaseInfo, TestPhase)
+    from schemathesis.core.parameters import ParameterLocation
+
+    operation = schemathesis.openapi.from_dict(RENAME_SPEC)["/things/{id}"]["PUT"]
+    meta = CaseMetadata(generation=GenerationInfo(time=0.0, mode=GenerationMode.NEGATIVE),
+                        components={ParameterLocation.BODY: ComponentInfo(mode=GenerationMode.NEGATIVE)},
+                        phase=PhaseInfo(name=TestPhase.EXAMPLES, data=ExamplesPhaseData(None, None, None, None)))
+    return operation.Case(path_parameters={"id": "x"}, body=body, media_type="application/json", _meta=meta)
+
+
+def test_a_case_the_guard_makes_valid_is_completed_and_made_safe():
+    from types import SimpleNamespace
+
+    from apitwin.conformance import engine
+    from apitwin.conformance.safety import Ledger
+    from apitwin.conformance.spec import Routes
+
+    results, ledger = Results("g", "http://x"), Ledger()
+    session = SimpleNamespace(routes=Routes(RENAME_SPEC))
+    made_valid = _negative_case({"name": 5})  # invalid only by the name the guard replaces
+    still_invalid = _negative_case({"name": 5, "size": "big"})
+    engine._ACTIVE["run"] = engine._Run(Guarded(), session, results, ledger, strict=True)
+    try:
+        for case in (made_valid, still_invalid):
+            engine.before_call(None, case, {})
+    finally:
+        engine._ACTIVE.pop("run", None)
+    assert made_valid.body == {"name": f"{ledger.prefix}-absent", "note": "completed"}
+    assert made_valid.meta.generation.mode.is_positive
+    assert still_invalid.body == {"name": f"{ledger.prefix}-absent", "size": "big"}  # negative: left to fail
+    assert list(results.completed.values()) == [1]
