@@ -319,3 +319,79 @@ def test_conventions_name_each_broken_rule():
     assert "expected {\"error\": \"404 Not Found: Did you mean to use PUT?\"}" in monarc.conventions(post_on_stat)[0]
     crash = _exchange("GET", "http://h/api/v2/stats/", 500, b"boom", ctype="text/plain", operation="list_stats")
     assert len(monarc.conventions(crash)) == 3
+
+
+# -- completions: the kit's valid cases made to meet the rules no schema can say -----------
+def _completed(rule_name, draft):
+    """(whether the rule changed `draft`, the draft after it)."""
+    from apitwin.conformance.profiles import get
+
+    rule = next(r for r in get("monarc").documented if r.name == rule_name)
+    return rule.complete(draft), draft
+
+
+def _draft(operation, method="POST", path=None, query=None, body=None):
+    from apitwin.conformance.profiles import Draft
+
+    return Draft(operation, method, path or {}, query or {}, body, "application/json")
+
+
+def test_filter_values_are_completed_to_ones_monarc_converts():
+    big = " +" + "9" * 30 + "\n"
+    changed, draft = _completed("filter-value-not-convertible", _draft("list_stats", "GET", query={
+        "week": big, "day": "-" + "1_0" * 12, "created_at__gt": "ÔZ", "month": "", "month__in": "12",
+        "type": "", "created_at__in": "2020-05-12", "_limit": 5}))
+    assert changed and draft.query == {
+        "week": "9223372036854775807", "day": "-9223372036854775808", "created_at__gt": "2020-05-12",
+        "month": "", "month__in": "12", "type": "", "_limit": 5}  # `in` on a date: no value would do
+    changed, draft = _completed("filter-value-not-convertible", _draft("list_stats", "GET", query={"week": "7"}))
+    assert not changed and draft.query == {"week": "7"}
+
+
+def test_integers_beyond_64_bits_are_completed_to_the_nearest_bound():
+    body = {"day": "\v 47572_13491430_10_189_6_5_1234567890\n", "week": "-" + "9" * 5000, "month": 2**64,
+            "quarter": "4", "year": True, "type": "9" * 30}
+    changed, draft = _completed("integer-beyond-64-bits", _draft("create_stat", body=body))
+    assert changed and draft.body == {"day": "9223372036854775807", "week": "-9223372036854775808",
+                                      "month": 9223372036854775807, "quarter": "4", "year": True, "type": "9" * 30}
+    assert not _completed("integer-beyond-64-bits", _draft("create_stat", body={"day": " 7"}))[0]
+
+
+def test_data_is_completed_to_what_mongodb_stores():
+    deep = inner = {}
+    for _ in range(120):
+        inner["x"] = {}
+        inner = inner["x"]
+    data = {"a\x00b": [2**63, -(2**63) - 1, 1.5e300], "ok": {"\x00": True}, "deep": deep}
+    changed, draft = _completed("data-mongodb-cannot-store", _draft("create_stat", body={"day": 1, "data": data}))
+    stored = draft.body["data"]
+    assert changed and stored["ab"] == [2**63 - 1, -(2**63), 1.5e300] and stored["ok"] == {"": True}
+    depth, node = 1, stored["deep"]  # the stat is level 0 of its document, `data` level 1
+    while isinstance(node, dict):
+        depth, node = depth + 1, node["x"]
+    assert depth == 99 and node is None  # the last container MongoDB takes is at level 99
+    assert not _completed("data-mongodb-cannot-store", _draft("create_stat", body={"data": {"a": [1, {}]}}))[0]
+
+
+def test_lone_surrogates_are_completed_away_and_pairs_kept():
+    body = {"name": "a\ud800b", "\udfffkey": ["\ud83d\ude00", {"x": "\udc00"}], "token": "😀"}
+    changed, draft = _completed("lone-surrogate-is-invalid-json", _draft("create_organization", body=body))
+    assert changed and draft.body == {"name": "ab", "key": ["😀", {"x": ""}], "token": "😀"}
+    paired = {"type": "\ud83d\ude00"}  # sent as the same JSON text as "😀": nothing to change
+    assert not _completed("lone-surrogate-is-invalid-json", _draft("create_stat", body=paired))[0]
+
+
+def test_an_organization_without_a_token_is_completed_with_one():
+    for body in ({"name": "n"}, {"name": "n", "token": None}, {"name": "n", "token": ""}):
+        changed, draft = _completed("default-token-taken", _draft("create_organization", body=dict(body)))
+        assert changed and isinstance(draft.body["token"], str) and len(draft.body["token"]) >= 32
+    assert not _completed("default-token-taken", _draft("create_organization", body={"name": "n", "token": "t"}))[0]
+
+
+def test_a_put_body_name_is_completed_to_the_path_name():
+    changed, draft = _completed("name-cannot-change", _draft("set_organization_token", "PUT", path={"name": "mine"},
+                                                             body={"name": "other", "token": "t"}))
+    assert changed and draft.body == {"name": "mine", "token": "t"}
+    for body in ({"token": "t"}, {"name": "mine"}):
+        assert not _completed("name-cannot-change", _draft("set_organization_token", "PUT", path={"name": "mine"},
+                                                           body=body))[0]

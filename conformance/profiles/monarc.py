@@ -14,6 +14,7 @@ and token, so no organization the run did not create (e.g. the document's CASES)
 """
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import uuid
@@ -22,7 +23,7 @@ from urllib.parse import unquote
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, Documented, Profile, ToolArtefact, probe_by_get, short, shown_body
+from . import AuthOption, Created, Documented, Draft, Profile, ToolArtefact, probe_by_get, short, shown_body
 
 STATS = "/api/v2/stats/"
 ORGS = "/api/v2/organizations/"
@@ -49,6 +50,9 @@ FILTERABLE = TEXT_FIELDS + FILTER_INT_FIELDS + DATE_FIELDS
 OPERATORS = ("exact", "iexact", "contains", "icontains", "startswith", "istartswith", "endswith",
              "iendswith", "gt", "gte", "lt", "lte", "ne", "in", "nin")
 INT64 = (-(2**63), 2**63 - 1)
+STAT_INT_FIELDS = ("day", "week", "month", "quarter", "year")
+# MongoDB nests a document 100 levels at most: the stat is the first, its `data` the second.
+DOCUMENT_DEPTH = 100
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$")
 LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -124,7 +128,8 @@ class Monarc(Profile):
             lambda ex: _field_errors_on_bad_filters(ex),
             "a filter value that cannot be converted to the field's type (month=abc) crashes the real service "
             "(500); the stand-in answers a field error on that parameter, as the contract says",
-            planted=(400, {"field-errors": {"month": "abc could not be converted to int"}})),
+            planted=(400, {"field-errors": {"month": "abc could not be converted to int"}}),
+            complete=lambda draft: _complete_filters(draft)),
         Documented(
             "data-mongodb-cannot-store", "positive_data_acceptance", ("create_stat",), 400,
             lambda ex: _field_errors(ex) is not None and list(_field_errors(ex)) == ["data"]
@@ -132,7 +137,8 @@ class Monarc(Profile):
             and _unstorable((ex.request_json() or {}).get("data") if isinstance(ex.request_json(), dict) else None),
             "data holding a key with a NUL, an integer beyond 64 bits or nesting past 100 levels crashes the real "
             "service (500, MongoDB cannot store it); the stand-in answers a field error on data, as the contract says",
-            planted=(400, {"field-errors": {"data": "The data cannot be stored: a key holds a NUL character"}})),
+            planted=(400, {"field-errors": {"data": "The data cannot be stored: a key holds a NUL character"}}),
+            complete=lambda draft: _complete_data(draft)),
         Documented(
             "integer-beyond-64-bits", "positive_data_acceptance", ("create_stat",), 400,
             lambda ex: _field_errors(ex) is not None and all(
@@ -140,28 +146,32 @@ class Monarc(Profile):
                 for name, message in _field_errors(ex).items()),
             "an integer field beyond 64 bits crashes the real service (500); the stand-in answers a field error "
             "on it, as the contract says",
-            planted=(400, {"field-errors": {"day": "7 could not be converted to int"}})),
+            planted=(400, {"field-errors": {"day": "7 could not be converted to int"}}),
+            complete=lambda draft: _complete_integers(draft)),
         Documented(
             "default-token-taken", "positive_data_acceptance", ("create_organization",), 400,
             lambda ex: list(_field_errors(ex) or {}) == ["token"] and _field_errors(ex)["token"].startswith(DUPLICATE)
             and isinstance(ex.request_json(), dict) and ex.request_json().get("token") in (None, ""),
             "an organization created without a token gets the service's one default token, computed once: a "
             "second one collides (the real service answers 500; the stand-in a field error on token)",
-            planted=(400, {"field-errors": {"token": DUPLICATE}})),
+            planted=(400, {"field-errors": {"token": DUPLICATE}}),
+            complete=lambda draft: _complete_token(draft)),
         Documented(
             "name-cannot-change", "positive_data_acceptance", ("set_organization_token",), 400,
             lambda ex: (_field_errors(ex) or {}) == {"name": NAME_CANNOT_CHANGE} and isinstance(ex.request_json(), dict)
             and ex.request_json().get("name") not in (None, unquote(ex.path.rstrip("/").rsplit("/", 1)[-1])),
             "a PUT replaces an organization's token; a name in its body other than the path's writes a second "
             "organization on the real service, which the stand-in refuses with a field error (its contract says so)",
-            planted=(400, {"field-errors": {"name": NAME_CANNOT_CHANGE}})),
+            planted=(400, {"field-errors": {"name": NAME_CANNOT_CHANGE}}),
+            complete=lambda draft: _complete_name(draft)),
         Documented(
             "lone-surrogate-is-invalid-json", "positive_data_acceptance", ("create_stat", "create_organization"), 400,
             lambda ex: (ex.json() or {}).get("error") == INVALID_JSON and bool(ex.request_body)
             and bool(LONE_SURROGATE.search(ex.request_body.decode("utf-8", "replace"))),
             "a string holding a lone UTF-16 surrogate (\\udXXX) crashes the real service (500); no UTF-8 store "
             "can keep it, and the stand-in answers 400 invalid JSON",
-            planted=(400, {"error": INVALID_JSON})),
+            planted=(400, {"error": INVALID_JSON}),
+            complete=lambda draft: _complete_surrogates(draft)),
     )
 
     # -- credentials -------------------------------------------------------------------
@@ -264,7 +274,11 @@ class Monarc(Profile):
 def _beyond_64_bits(ex: Exchange, field: str) -> bool:
     """Whether the body's `field` is an integer (or integer string) beyond 64 bits."""
     sent = ex.request_json()
-    value = sent.get(field) if isinstance(sent, dict) else None
+    return _int_beyond_64_bits(sent.get(field) if isinstance(sent, dict) else None)
+
+
+def _int_beyond_64_bits(value) -> bool:
+    """Whether `value` is an integer (or integer string) beyond 64 bits."""
     if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(_\d+)*\s*", value):
         return not _int_ok(value)  # also past Python's 4,300 digits
     try:
@@ -296,6 +310,117 @@ def _unstorable(data, depth: int = 0) -> bool:
     if isinstance(data, list):
         return any(_unstorable(v, depth + 1) for v in data)
     return isinstance(data, int) and not isinstance(data, bool) and not INT64[0] <= data <= INT64[1]
+
+
+# -- completions: a valid case made to meet a rule no schema can say ------------------------
+def _nearest_int64(text: str) -> str:
+    """The 64-bit bound on the side of an integer beyond 64 bits."""
+    return str(INT64[0] if text.strip().startswith("-") else INT64[1])
+
+
+def _usable_filter_value(field: str, value: str) -> str:
+    if field in FILTER_INT_FIELDS:
+        return _nearest_int64(value)
+    return "2020-05-12" if field in DATE_FIELDS else "risk"
+
+
+def _complete_filters(draft: Draft) -> bool:
+    """Each filter value MONARC cannot convert becomes one it can (an integer beyond 64 bits
+    its nearest bound, a date that is none 2020-05-12), or goes where none would do."""
+    changed = False
+    for name, value in list(draft.query.items()):
+        if filter_value_ok(name, str(value)):
+            continue
+        usable = _usable_filter_value(name.partition("__")[0], str(value))
+        if filter_value_ok(name, usable):
+            draft.query[name] = usable
+        else:
+            del draft.query[name]
+        changed = True
+    return changed
+
+
+def _complete_integers(draft: Draft) -> bool:
+    """Each integer field beyond 64 bits becomes its nearest 64-bit bound (a string stays one)."""
+    body = draft.body
+    if not isinstance(body, dict):
+        return False
+    changed = False
+    for field in STAT_INT_FIELDS:
+        value = body.get(field)
+        if _int_beyond_64_bits(value):
+            bound = _nearest_int64(str(value))
+            body[field] = bound if isinstance(value, str) else int(bound)
+            changed = True
+    return changed
+
+
+def _storable(value, depth: int = 1):
+    """`value`, found `depth` levels down the stat's document, as MongoDB can store it: NUL
+    characters out of keys, integers beyond 64 bits at their nearest bound, a container past
+    the nesting limit null."""
+    if isinstance(value, (dict, list)) and depth >= DOCUMENT_DEPTH:
+        return None
+    if isinstance(value, dict):
+        return {key.replace("\x00", ""): _storable(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item, depth + 1) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        return INT64[0] if value < 0 else INT64[1]
+    return value
+
+
+def _complete_data(draft: Draft) -> bool:
+    body = draft.body
+    if not isinstance(body, dict) or "data" not in body:
+        return False
+    storable = _storable(body["data"])
+    if storable == body["data"]:
+        return False
+    body["data"] = storable
+    return True
+
+
+def _well_formed(value):
+    """`value` without lone surrogates in its strings and keys (a pair of them is one character
+    and stays: it is sent as the same JSON text)."""
+    if isinstance(value, str):
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
+    if isinstance(value, dict):
+        return {_well_formed(key): _well_formed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_well_formed(item) for item in value]
+    return value
+
+
+def _complete_surrogates(draft: Draft) -> bool:
+    if not isinstance(draft.body, (dict, list)):
+        return False
+    well_formed = _well_formed(draft.body)
+    if json.dumps(well_formed) == json.dumps(draft.body):  # the JSON text sent, escapes and all
+        return False
+    draft.body = well_formed
+    return True
+
+
+def _complete_token(draft: Draft) -> bool:
+    """An organization created without a token gets one of its own (the kit's guard then makes
+    it run-unique), not the service's one default token another organization holds."""
+    body = draft.body
+    if not isinstance(body, dict) or body.get("token") not in (None, ""):
+        return False
+    body["token"] = secrets.token_urlsafe(32)
+    return True
+
+
+def _complete_name(draft: Draft) -> bool:
+    """A PUT's body names the organization of its path, if it names one."""
+    body = draft.body
+    name = draft.path.get("name")
+    if not isinstance(body, dict) or "name" not in body or body["name"] == name:
+        return False
+    body["name"] = name
+    return True
 
 
 def _error_shape(body) -> bool:
