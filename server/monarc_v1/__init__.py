@@ -33,6 +33,9 @@ DEFINITION = ApiDefinition(
         Setting("client_registration_open", bool, False,
                 "let an admin client register clients (the service's CLIENT_REGISTRATION_OPEN; "
                 "closed, as in its production config)"),
+        Setting("instance_url", str, "",
+                "the service's INSTANCE_URL: the Swagger UI page at /api/v1/ loads "
+                "<instance_url>/api/v1/swagger.json (empty: the scheme and host the page is asked at)"),
     ),
     credentials=_credentials,
     adapt_spec=_adapt_spec,

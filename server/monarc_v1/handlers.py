@@ -10,12 +10,12 @@ import json
 from connexion import request
 from connexion.lifecycle import ConnexionResponse
 
-from apitwin.server.core.context import backend, raw_body
+from apitwin.server.core.context import backend, raw_body, twin
 from apitwin.server.core.errors import BadRequest, Conflict
 
-from . import output
+from . import documentation, output
 from .errors import BAD_REQUEST, NOT_JSON, NotJson
-from .urls import is_json
+from .urls import HTML, NOT_FOUND_PAGE, is_json
 from .values import jsonb_number
 
 JSON = "application/json"
@@ -166,3 +166,33 @@ async def create_client():
     if client is None:
         return _empty(204)  # registration closed
     return _marshalled(_client(client), output.CLIENT, 201)
+
+
+# -- what the service serves about itself (no key: one sent is not read) ---------------------
+def _instance_url() -> str:
+    """The service's INSTANCE_URL; unset, the scheme and host the page was asked at (what
+    a deployment configures it to)."""
+    url = request.url
+    return twin().settings["instance_url"] or f"{url.scheme}://{url.netloc}"
+
+
+async def get_swagger_ui():
+    return ConnexionResponse(status_code=200, body=documentation.swagger_ui_page(_instance_url()), content_type=HTML)
+
+
+async def get_swagger_document():
+    return ConnexionResponse(status_code=200, body=documentation.swagger_document(), content_type=JSON)
+
+
+async def get_swagger_ui_asset(filename):
+    found = documentation.asset(filename)
+    if found is None:
+        return ConnexionResponse(status_code=404, body=NOT_FOUND_PAGE.encode(), content_type=HTML)
+    body, content_type = found
+    # Flask's send_from_directory: shown in the browser, revalidated on every use.
+    headers = {"Content-Disposition": f"inline; filename={filename}", "Cache-Control": "no-cache"}
+    return ConnexionResponse(status_code=200, body=body, content_type=content_type, headers=headers)
+
+
+async def get_about():
+    return ConnexionResponse(status_code=200, body=documentation.about(), content_type=JSON)

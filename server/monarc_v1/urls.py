@@ -7,7 +7,9 @@
 - OPTIONS: Flask's automatic answer, 200 with an empty text/html body and `Allow`;
 - HEAD: the GET, without its body.
 The rules are the real service's; static segments win over `<anr>`, and a slash redirect
-to a static rule wins over `<anr>` too (`/stats/processed` redirects).
+to a static rule wins over `<anr>` too (`/stats/processed` redirects). Flask-RESTX writes the
+405 of its resources (and of its document) as JSON; Werkzeug's HTML page answers the others
+(the Swagger UI page, its assets, `/about.json`).
 """
 from __future__ import annotations
 
@@ -24,13 +26,14 @@ ADMIN_PREFIX = "/__apitwin/"
 
 
 class Rule:
-    def __init__(self, path: str, methods: tuple[str, ...], allow: str) -> None:
+    def __init__(self, path: str, methods: tuple[str, ...], allow: str, restx: bool = True) -> None:
         self.path = path
         self.dynamic = "<" in path
         self.pattern = re.compile("^" + re.sub(r"<\w+>", "[^/]+", re.escape(path).replace(r"\<", "<").replace(r"\>", ">")) + "$", re.S)
         # GET brings HEAD; Flask adds OPTIONS to every rule.
         self.methods = set(methods) | ({"HEAD"} if "GET" in methods else set()) | {"OPTIONS"}
         self.allow = allow  # in the order the real service sent it
+        self.restx = restx  # Flask-RESTX answers its 405 (JSON), else Werkzeug (HTML)
 
     def matches(self, path: str) -> bool:
         return bool(self.pattern.match(path))
@@ -43,6 +46,10 @@ RULES = (
     Rule("/api/v1/client/", ("POST",), "POST, OPTIONS"),
     Rule("/api/v1/client/me", ("GET", "PATCH"), "PATCH, HEAD, OPTIONS, GET"),
     Rule("/api/v1/stats/<anr>", ("GET", "DELETE"), "DELETE, HEAD, OPTIONS, GET"),
+    Rule("/api/v1/swagger.json", ("GET",), "HEAD, OPTIONS, GET"),
+    Rule("/api/v1/", ("GET",), "HEAD, OPTIONS, GET", restx=False),
+    Rule("/swaggerui/<filename>", ("GET",), "HEAD, OPTIONS, GET", restx=False),
+    Rule("/about.json", ("GET",), "HEAD, OPTIONS, GET", restx=False),
 )
 
 
@@ -65,8 +72,8 @@ def route(method: str, path: str):
     return "not_found", None
 
 
-def _escape(text: str) -> str:
-    """markupsafe's escape, as Werkzeug writes the redirect target into its page."""
+def escape(text: str) -> str:
+    """markupsafe's escape, as Werkzeug and Jinja write a URL into a page."""
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("'", "&#39;")):
         text = text.replace(char, entity)
     return text
@@ -77,11 +84,15 @@ NOT_FOUND_PAGE = (
     "<p>The requested URL was not found on the server. If you entered the URL manually please "
     "check your spelling and try again.</p>\n"
 )
+METHOD_NOT_ALLOWED_PAGE = (
+    "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n"
+    "<p>The method is not allowed for the requested URL.</p>\n"
+)
 HTML = "text/html; charset=utf-8"
 
 
 def redirect_page(location: str) -> str:
-    escaped = _escape(location)
+    escaped = escape(location)
     return ("<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
             "<p>You should be redirected automatically to the target URL: "
             f'<a href="{escaped}">{escaped}</a>. If not, click the link.\n')
@@ -105,9 +116,7 @@ def wrap(app):
             location = str(URL(scope=scope).replace(path=target))
             await _html(redirect_page(location), 308, {"Location": location})(scope, receive, send)
         elif outcome == "not_allowed":
-            answer = to_response(errors, 405, "", "method_not_allowed", headers={"Allow": target.allow})
-            response = Response(answer.body, 405, headers={"Allow": target.allow}, media_type=answer.mimetype)
-            await response(scope, receive, send)
+            await _not_allowed(target)(scope, receive, send)
         elif method == "OPTIONS":
             await _html("", 200, {"Allow": target.allow})(scope, receive, send)
         elif method == "HEAD":
@@ -116,6 +125,14 @@ def wrap(app):
             await app(_json_or_nothing(scope), receive, send)
 
     return werkzeug_router
+
+
+def _not_allowed(rule: Rule) -> Response:
+    allow = {"Allow": rule.allow}
+    if not rule.restx:
+        return _html(METHOD_NOT_ALLOWED_PAGE, 405, allow)
+    answer = to_response(errors, 405, "", "method_not_allowed", headers=allow)
+    return Response(answer.body, 405, headers=allow, media_type=answer.mimetype)
 
 
 def _json_or_nothing(scope):
