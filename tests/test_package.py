@@ -60,7 +60,8 @@ def installed(wheel, tmp_path_factory) -> Path:
 def test_the_wheel_holds_every_module_contract_and_fixture_of_the_checkout(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"apitwin/{path.relative_to(ROOT).as_posix()}"
-                for pattern in ("server/**/*.py", "server/**/*.yaml", "conformance/**/*.py", "openapi/*.yaml",
+                for pattern in ("server/**/*.py", "server/**/*.yaml", "server/**/*.json", "server/**/*.html",
+                                "conformance/**/*.py", "openapi/*.yaml",
                                 "fixtures/*/*.json", "apitwin/*.py")
                 for path in ROOT.glob(pattern) if "__pycache__" not in path.parts}
     expected = {name.replace("apitwin/apitwin/", "apitwin/") for name in expected}
