@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from apitwin.server.monarc_v1.documentation import ASSETS
 from monarc_v1_helpers import JSON, client, key, make_twin, restx, twin, v1  # noqa: F401
 
 HTML = "text/html; charset=utf-8"
@@ -78,6 +79,13 @@ def test_a_source_map_is_octet_stream_as_flask_types_it(client):
     r = client.get("/swaggerui/swagger-ui.js.map")
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/octet-stream"
+
+
+@pytest.mark.parametrize("name", sorted(ASSETS))
+def test_every_file_of_flask_restx_that_is_shipped_is_served(client, name):
+    r = client.get(f"/swaggerui/{name}")
+    assert r.status_code == 200
+    assert r.content
 
 
 @pytest.mark.parametrize("path", ["/swaggerui/index.html", "/swaggerui/__init__.py", "/swaggerui/nothing.js",

@@ -14,7 +14,6 @@ page's assets (`/swaggerui/...`) and the instance's details (`/about.json`, root
 from __future__ import annotations
 
 import json
-import mimetypes
 from importlib.resources import files
 
 from swagger_ui_bundle import swagger_ui_path
@@ -31,6 +30,10 @@ ASSETS = frozenset(
     + [f"{name}{ext}" for name in ("swagger-ui-bundle.js", "swagger-ui-es-bundle-core.js", "swagger-ui-es-bundle.js",
                                    "swagger-ui-standalone-preset.js", "swagger-ui.css", "swagger-ui.js")
        for ext in ("", ".map")])
+# The types Flask gave them (Python's guess on the service's image; fixed here, as a host's
+# own mime.types could change the guess).
+TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".png": "image/png",
+         ".html": "text/html; charset=utf-8", ".map": "application/octet-stream"}
 # `version` as the service derives it from `git describe` (v0.5.3-101-g720e5f5), and the
 # ADMIN_EMAIL of its production configuration (also in swagger.json's description).
 VERSION = "v0.5.3 - 720e5f5"
@@ -54,15 +57,10 @@ def swagger_ui_page(instance_url: str) -> bytes:
 
 
 def asset(name: str) -> tuple[bytes, str] | None:
-    """(body, content type) of a Swagger UI asset, None when the service has no such file.
-    The type is Flask's: Python's guess (octet-stream when none), text types in UTF-8."""
+    """(body, content type) of a Swagger UI asset, None when the service has no such file."""
     if name not in ASSETS:
         return None
-    body = (swagger_ui_path / name).read_bytes()
-    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    if content_type.startswith("text/"):
-        content_type += "; charset=utf-8"
-    return body, content_type
+    return (swagger_ui_path / name).read_bytes(), TYPES[name[name.rindex("."):]]
 
 
 def about() -> bytes:
