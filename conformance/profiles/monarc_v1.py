@@ -8,7 +8,10 @@ Conventions every answer follows (from openapi/monarc-v1.yaml and the research n
   401 and 403 of the key are exact; a 405 has `Allow`; an unknown path is Werkzeug's HTML 404;
 - `metadata` values are strings; a batch answers 201 or 207; `PATCH client/me` 201;
   `DELETE stats/{anr}` 204 with no body;
-- no answer is a 5xx.
+- no answer is a 5xx;
+- what the service serves about itself is outside Flask-RESTX: the Swagger UI page (HTML) and
+  its assets, and `/about.json` (Flask's `jsonify`: compact, keys sorted); another method
+  there is Werkzeug's HTML 405. The Swagger document is Flask-RESTX's JSON.
 
 Safety: `DELETE stats/{anr}` deletes the stats of *every* client for that ANR, so
 Schemathesis never calls it, and the clean-up deletes an ANR only when every stat it holds
@@ -32,6 +35,8 @@ STATS = BASE + "stats/"
 PROCESSED = STATS + "processed/"
 PROCESSOR_LIST = PROCESSED + "list"
 ME = BASE + "client/me"
+ABOUT = "/about.json"  # the Swagger UI page (BASE), its assets and /about.json: outside Flask-RESTX
+ASSETS = "/swaggerui/"
 UNAUTHORIZED = {"Error": "Unauthorized - Authentication required."}
 FORBIDDEN = {"Error": "Forbidden - Authentication failed."}
 NOT_ADMIN = {"message": "You don't have the permission to access the requested resource. "
@@ -48,8 +53,18 @@ WIDE = {"date_from": "1900-01-01", "date_to": "9999-12-31"}
 UNSTORABLE = re.compile(r"\\u0000|\\u[dD][89a-fA-F][0-9a-fA-F]{2}|NaN|Infinity")
 
 
+def outside_restx(path: str) -> bool:
+    """A path served outside Flask-RESTX (its Swagger UI page and assets, /about.json)."""
+    return path in (BASE, ABOUT) or path.startswith(ASSETS)
+
+
 def restx_text(body) -> bytes:
     return (json.dumps(body) + "\n").encode()
+
+
+def jsonify_text(body) -> bytes:
+    """JSON as Flask's `jsonify` writes it (outside Flask-RESTX)."""
+    return (json.dumps(body, separators=(",", ":"), sort_keys=True) + "\n").encode()
 
 
 def error_shape(body) -> bool:
@@ -212,6 +227,8 @@ class MonarcV1(Profile):
                 f"404 with content type {ex.media_type or '(none)'}: an unknown path is Werkzeug's HTML page"]
         if ex.method in ("OPTIONS", "HEAD") or status == 204:
             return self._bodiless(ex)
+        if outside_restx(ex.path):
+            return self._outside_restx(ex)
         problems = []
         if ex.media_type != "application/json":
             return [f"answered {status} with content type {ex.media_type or '(none)'}: every answer is application/json"]
@@ -224,6 +241,18 @@ class MonarcV1(Profile):
         else:
             problems += self._success(ex, body)
         return problems
+
+    @staticmethod
+    def _outside_restx(ex: Exchange) -> list[str]:
+        if ex.status == 405:
+            return [] if ex.media_type == "text/html" and ex.headers.get("allow") else [
+                "405 outside Flask-RESTX must be Werkzeug's HTML page with an Allow header"]
+        if ex.path == BASE and ex.media_type != "text/html":
+            return [f"the Swagger UI page answered with content type {ex.media_type or '(none)'}: expected text/html"]
+        if ex.path == ABOUT and (ex.media_type != "application/json" or ex.json() is None
+                                 or ex.body != jsonify_text(ex.json())):
+            return ["/about.json is not written as Flask's jsonify writes it (compact, keys sorted, a trailing newline)"]
+        return []
 
     @staticmethod
     def _redirect(ex: Exchange) -> list[str]:
