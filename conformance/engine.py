@@ -9,11 +9,12 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import schemathesis
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core import NotSet
 from schemathesis.engine import events, from_schema
 
 from .exchange import Exchange
@@ -52,10 +53,23 @@ class _Run:
     ledger: Ledger
     strict: bool
     read_only: bool = False
+    known: dict = field(default_factory=dict)  # (path, params) -> what `get` answered, once=True
 
     @property
     def routes(self) -> Routes:
         return self.session.routes
+
+    def get(self, path: str, params: dict | None = None, once: bool = True):
+        """A `Draft.get`: the JSON of a GET with the run's credentials, None unless 200. The
+        kit's own look-ups, not tests: neither counted nor checked."""
+        key = (path, json.dumps(params, sort_keys=True))
+        if once and key in self.known:
+            return self.known[key]
+        answer = self.session.request("GET", path, params=params, check=False, count=False)
+        found = answer.json() if answer.status == 200 else None
+        if once:
+            self.known[key] = found
+        return found
 
 
 def to_exchange(response, routes: Routes, secrets: tuple[str, ...] = ()) -> Exchange:
@@ -86,26 +100,28 @@ def before_call(context, case, kwargs):
     route = active.routes.by_label.get(case.operation.label)
     valid = _is_valid(case)
     if route is not None and valid:
-        complete(active.profile, active.results, route.operation_id, case)
+        complete(active.profile, active.results, route.operation_id, case, active.get)
     make_safe(active.profile, active.ledger, route, case.method, case.path_parameters, case.query, case.body,
               read_only=active.read_only)
     # The guard's rewrite can make an invalid case valid (a name that was no string is now the
     # run's own), and Schemathesis then sends it as valid: it must meet the rules too, and what
     # the completion wrote is made safe in turn.
     if route is not None and not valid and _is_valid(case) \
-            and complete(active.profile, active.results, route.operation_id, case):
+            and complete(active.profile, active.results, route.operation_id, case, active.get):
         make_safe(active.profile, active.ledger, route, case.method, case.path_parameters, case.query, case.body,
                   read_only=active.read_only)
 
 
-def complete(profile: "Profile", results: Results, operation: str, case) -> bool:
+def complete(profile: "Profile", results: Results, operation: str, case, get=None) -> bool:
     """A valid case made to meet the documented rules no schema can say (`Documented.complete`);
-    True when a rule changed it."""
+    True when a rule changed it. `get` is the run's `Draft.get`."""
     rules = [r for r in profile.documented if r.complete is not None and operation in r.operations]
     if not rules:
         return False
+    # NOT_SET is kept as it is: a copy of it would be a body "changed" into an invalid one.
+    body = case.body if isinstance(case.body, NotSet) else copy.deepcopy(case.body)
     draft = Draft(operation, case.method, dict(case.path_parameters or {}), dict(case.query or {}),
-                  copy.deepcopy(case.body), case.media_type)
+                  body, case.media_type, get)
     changed = [rule for rule in rules if rule.complete(draft)]
     if not changed:
         return False

@@ -121,3 +121,20 @@ def test_a_case_the_guard_makes_valid_is_completed_and_made_safe():
     assert made_valid.meta.generation.mode.is_positive
     assert still_invalid.body == {"name": f"{ledger.prefix}-absent", "size": "big"}  # negative: left to fail
     assert list(results.completed.values()) == [1]
+
+
+class QueryRule(Profile):
+    name = "t"
+    documented = (
+        Documented("q-is-set", "positive_data_acceptance", ("make_thing",), 400, lambda ex: True,
+                   "q is set", planted=(400, {}), complete=lambda draft: draft.query.update(q="set") is None),
+    )
+
+
+def test_a_case_without_a_body_keeps_having_none():
+    # A copy of "no body" would count as a changed body, and Schemathesis would call the
+    # completed case invalid (negative) for it.
+    case = _case(path_parameters={"id": "abc"})
+    before = case.body
+    complete(QueryRule(), Results("t", "http://x"), "make_thing", case)
+    assert case.query == {"q": "set"} and case.body is before

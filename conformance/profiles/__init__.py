@@ -119,6 +119,11 @@ class Draft:
     query: dict
     body: Any = None
     media_type: str | None = None
+    # `get(path, params=None, once=True)`: the JSON of a GET through the run's own session, None
+    # unless it answered 200 -- what a `complete` may learn from the API itself (a resource's own
+    # fields, a table's own columns). `once`: asked once per run (what does not change while it
+    # runs); None outside a run.
+    get: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)
