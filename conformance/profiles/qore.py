@@ -16,12 +16,13 @@ from urllib.parse import parse_qsl, quote
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
 from . import AuthOption, Created, Documented, Profile, probe_by_get
+from ._qore_completion import (DEMO_LOGIN, complete_expiration, complete_form_field, complete_login,
+                               complete_resource_fields, complete_search_map, complete_table_names)
 
 ME = "/api/me"
 PROJECTS = "/api/resources/projects"
 TABLE = "/api/resources/projects/table/projects"
 UNAUTHENTICATED = {"message": "Unauthenticated."}
-DEMO_LOGIN = ("alice@qlic.nl", "password")  # the contract's example of POST /api/api_tokens
 
 
 def _short(value, limit: int = 200) -> str:
@@ -51,7 +52,8 @@ class Qore(Profile):
             "reloadRelatedOptions needs one: 422 \"The selected field is invalid.\" or \"The field field is "
             "required.\" (the contract's description)",
             planted=(422, {"message": "The field field is required.",
-                           "errors": {"field": ["The field field is required."]}})),
+                           "errors": {"field": ["The field field is required."]}}),
+            complete=complete_form_field),
         Documented(
             "resource-field-rules", "positive_data_acceptance",
             ("create_resource", "update_resource", "update_resource_form", "update_inline"), 422,
@@ -63,7 +65,8 @@ class Qore(Profile):
             "or empty gets \"The ... field is required.\", a value sent that breaks a rule \"The selected ... "
             "is invalid.\", \"The ... has already been taken.\" or, for a list sent as one value, \"The ... field must be an array.\"",
             planted=(422, {"message": "The name field is required.",
-                           "errors": {"name": ["The name field is required."]}})),
+                           "errors": {"name": ["The name field is required."]}}),
+            complete=complete_resource_fields),
         Documented(
             "wrong-credentials", "positive_data_acceptance", ("create_api_token",), 422,
             lambda ex: _errors(ex) == ["email"] and _says(ex, "email", "The provided credentials are incorrect")
@@ -71,14 +74,16 @@ class Qore(Profile):
             "a token is made for an account's email and password only: any other pair gets 422 \"The "
             "provided credentials are incorrect.\" on email (the stand-in's seeded pair is the contract's example)",
             planted=(422, {"message": "The provided credentials are incorrect.",
-                           "errors": {"email": ["The provided credentials are incorrect."]}})),
+                           "errors": {"email": ["The provided credentials are incorrect."]}}),
+            complete=complete_login),
         Documented(
             "table-names-unknown", "positive_data_acceptance", ("get_table",), 422,
             lambda ex: bool(_errors(ex)) and all(_names_a_sent_table_name(ex, f) for f in _errors(ex)),
             "a table's tabs, sort columns and search columns differ per resource (one schema cannot list "
             "them): another name sent gets 422 \"The selected tab/sort column/search columns.<name> is invalid.\"",
             planted=(422, {"message": "The selected search columns.name is invalid.",
-                           "errors": {"search_columns.name": ["The selected search columns.name is invalid."]}})),
+                           "errors": {"search_columns.name": ["The selected search columns.name is invalid."]}}),
+            complete=complete_table_names),
         Documented(
             "search-columns-not-a-map", "positive_data_acceptance", ("get_table",), 422,
             lambda ex: _errors(ex) == ["search_columns"] and _says(ex, "search_columns", "must be an array")
@@ -87,13 +92,15 @@ class Qore(Profile):
             "search_columns is a map of column to value (JSON text in the query string): anything else the "
             "query string can carry gets 422 \"The search columns field must be an array.\" (PHP's word for a map)",
             planted=(422, {"message": "The search columns field must be an array.",
-                           "errors": {"search_columns": ["The search columns field must be an array."]}})),
+                           "errors": {"search_columns": ["The search columns field must be an array."]}}),
+            complete=complete_search_map),
         Documented(
             "expiration-date-not-a-future-date", "positive_data_acceptance", ("create_api_token",), 422,
             lambda ex: _errors(ex) == ["expiration_date"] and not _future_date(_sent(ex).get("expiration_date")),
             "expiration_date must be a date (or date and time) in the future: anything else gets 422 on it",
             planted=(422, {"message": "The expiration date field must be a valid date.",
-                           "errors": {"expiration_date": ["The expiration date field must be a valid date."]}})),
+                           "errors": {"expiration_date": ["The expiration date field must be a valid date."]}}),
+            complete=complete_expiration),
     )
     def missing_credentials(self, creds):
         return None if creds.get("token") else "missing --token"
