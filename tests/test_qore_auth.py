@@ -71,6 +71,10 @@ def test_wrong_credentials_and_missing_fields_answer_422(qore):
     assert missing.status_code == 422
     assert missing.json()["message"] == "The password field is required. (and 1 more error)"
     assert missing.json()["errors"]["device_name"] == ["The device name field is required."]
+    blank = client.post("/api/api_tokens", json={"email": " ", "password": "\t", "device_name": "\u00a0"})
+    assert blank.status_code == 422  # input is trimmed: blank is missing (the contract's pattern \S)
+    assert blank.json()["errors"] == {name: [f"The {name.replace('_', ' ')} field is required."]
+                                      for name in ("email", "password", "device_name")}
 
 
 def test_a_token_dies_at_its_expiration_date_by_the_server_clock(qore):

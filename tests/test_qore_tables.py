@@ -205,9 +205,16 @@ def test_global_search_finds_only_visible_rows(client):
     assert alice == []
     projects = next(g for g in bob if g["resource"] == "projects")
     assert projects["total"] == 12 and len(projects["results"]) == 5
-    missing = client.get("/api/global-search", headers=ALICE)
-    assert missing.status_code == 422
-    assert missing.json()["errors"] == {"query": ["The query field is required."]}
+    for missing in (client.get("/api/global-search", headers=ALICE),
+                    client.get("/api/global-search?query=+", headers=ALICE)):  # trimmed: blank is missing
+        assert missing.status_code == 422
+        assert missing.json()["errors"] == {"query": ["The query field is required."]}
+
+
+def test_the_last_page_php_can_count_is_a_page(client):
+    last = 2**63 - 1  # PHP_INT_MAX; one more is a float there (422, see above)
+    page = client.get(f"{PROJECTS}?page={last}", headers=ALICE).json()
+    assert page["data"] == [] and page["meta"]["current_page"] == last
 
 
 def test_json_sent_as_curls_default_form_body_is_read_as_json(client):

@@ -13,7 +13,6 @@ DIRECTIONS = {"ascending": False, "asc": False, "descending": True, "desc": True
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 15
 SCALARS = (str, int, float, bool)
-PHP_INT_MAX = 2**63 - 1
 
 
 def _integer(params: dict, name: str, default: int, low: int, high: int | None, errors: dict) -> int:
@@ -21,7 +20,7 @@ def _integer(params: dict, name: str, default: int, low: int, high: int | None, 
     if raw is None or raw == "":
         return default
     value = to_id(raw) if not isinstance(raw, dict) else None
-    if value is None or abs(value) > PHP_INT_MAX:  # PHP reads a larger JSON number as a float
+    if value is None:
         errors[name] = [message("integer", name)]
         return default
     if value < low:

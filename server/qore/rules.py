@@ -15,7 +15,8 @@ from .definitions import Field
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # ASCII digits only, as PHP's is_numeric and FILTER_VALIDATE_INT ("١٢" is no number there).
-_INTEGER = re.compile(r"^[+-]?\d{1,18}$", re.ASCII)
+_INTEGER = re.compile(r"^[+-]?\d{1,19}$", re.ASCII)
+PHP_INT_MAX = 2**63 - 1  # a larger number is a float in PHP: no integer, no id
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 
 
@@ -81,18 +82,16 @@ def is_empty(value) -> bool:
 
 
 def to_id(value):
-    """A related row's id from `3`, `"3"` or `{"value": 3}`; None when it is not one."""
+    """A related row's id (an integer within PHP's) from `3`, `"3"` or `{"value": 3}`; None when it is not one."""
     if isinstance(value, dict):
         value = value.get("value", value.get("id"))
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and _INTEGER.match(value.strip()):
-        return int(value)
-    return None
+        value = int(value)
+    elif isinstance(value, str) and _INTEGER.match(value.strip()):
+        value = int(value)
+    return value if isinstance(value, int) and abs(value) <= PHP_INT_MAX else None
 
 
 def parse_date(value) -> date | None:
@@ -126,14 +125,15 @@ def _number(value):
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if abs(value) < 2**63 else None  # what a database column holds
+        return value if abs(value) <= PHP_INT_MAX else None  # what a database column holds
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str) and _NUMBER.match(value.strip()):
         number = float(value)
         if not math.isfinite(number):
             return None
-        return int(value.strip()) if _INTEGER.match(value.strip()) else number
+        whole = _INTEGER.match(value.strip()) and abs(int(value)) <= PHP_INT_MAX
+        return int(value.strip()) if whole else number
     return None
 
 
