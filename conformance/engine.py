@@ -54,6 +54,7 @@ class _Run:
     strict: bool
     read_only: bool = False
     known: dict = field(default_factory=dict)  # (path, params) -> what `get` answered, once=True
+    removed: set = field(default_factory=set)  # subjects the run's requests deleted (Profile.removes)
 
     @property
     def routes(self) -> Routes:
@@ -153,9 +154,12 @@ def after_call(context, case, response):
     active = _ACTIVE.get("run")
     if active is None:
         return
-    item = active.profile.created(to_exchange(response, active.routes, active.session.secrets))
+    exchange = to_exchange(response, active.routes, active.session.secrets)
+    item = active.profile.created(exchange)
     if item is not None:
         active.ledger.add(item)
+    if exchange.status is not None and 200 <= exchange.status < 300 and active.profile.removes(exchange):
+        active.removed.add(active.profile.subject(exchange))
 
 
 @schemathesis.check
@@ -254,6 +258,9 @@ def run_schemathesis(spec: dict, base_url: str, profile: "Profile", session: "Se
         for check in _check_names(failure):
             if check == CONVENTIONS:
                 continue  # judged (documented rules and waivers too) in the check itself
+            if check == "ensure_resource_availability" and deleted_before(profile, exchange, _ACTIVE["run"].removed):
+                results.artefact(DELETED_BY_ANOTHER_REQUEST, exchange)
+                return False
             excused = excusal(profile, check, exchange, failure, strict)
             if excused is not None:
                 kind, why = excused
@@ -326,6 +333,16 @@ def engine_artefact(profile: "Profile", check: str, exchange: Exchange, failure)
     return None
 
 
+def deleted_before(profile: "Profile", exchange: Exchange, removed: set) -> bool:
+    """A not-found about an object the run had deleted by a request Schemathesis does not take
+    for a deletion (`Profile.removes`)."""
+    return exchange.status == 404 and profile.subject(exchange) is not None and profile.subject(exchange) in removed
+
+
+DELETED_BY_ANOTHER_REQUEST = ToolArtefact(
+    "deleted-by-another-request", "ensure_resource_availability", (), lambda ex, f: True,
+    "the run had deleted the object by the API's own request for it (a delete action...), which Schemathesis "
+    "does not take for a deletion (only a DELETE of the object's path): not found is right")
 UNKNOWN_QUERY_IGNORED = ToolArtefact(
     "unknown-query-ignored", "negative_data_rejection", (), lambda ex, f: True,
     "OpenAPI lets a server ignore query parameters it does not know (and this API documents it); "

@@ -267,6 +267,16 @@ class Profile:
         """Delete it: True when gone, False when the deletion failed, None when the API cannot delete."""
         return None
 
+    def subject(self, exchange: "Exchange") -> str | None:
+        """The one object a request is about ("projects 3"), where the API deletes objects by
+        another request than a DELETE of their path (see `removes`); None otherwise."""
+        return None
+
+    def removes(self, exchange: "Exchange") -> bool:
+        """Whether this successful answer deleted its `subject`: a deletion Schemathesis cannot
+        tell (it knows only a DELETE of the object's path), so a later not-found is no fault."""
+        return False
+
     # -- scenarios -----------------------------------------------------------------------
     def scenarios(self) -> list["Scenario"]:
         return []

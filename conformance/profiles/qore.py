@@ -23,6 +23,11 @@ ME = "/api/me"
 PROJECTS = "/api/resources/projects"
 TABLE = "/api/resources/projects/table/projects"
 UNAUTHENTICATED = {"message": "Unauthenticated."}
+DELETE_ACTION = "delete_resource"
+# The operations on one row, and where its resource and id are in their paths.
+ROW_OPERATIONS = frozenset({"get_resource", "update_resource", "update_resource_form", "get_edit_form",
+                            "update_inline", "download_file", "run_action", "get_logs"})
+_ROW = re.compile(r"^/api/resources/(?P<resource>[^/]+)/(?:actions/(?P<action>[^/]+)/|logs/)?(?P<id>[^/]+)(?:/|$)")
 
 
 def _short(value, limit: int = 200) -> str:
@@ -174,8 +179,16 @@ class Qore(Profile):
             answer = session.request("DELETE", f"/api/api_tokens/{created.ident}")
             return answer.status in (204, 404)
         resource = quote(created.data["resource"], safe="")
-        answer = session.request("POST", f"/api/resources/{resource}/actions/delete_resource/{created.ident}")
+        answer = session.request("POST", f"/api/resources/{resource}/actions/{DELETE_ACTION}/{created.ident}")
         return answer.status in (200, 404)
+
+    def subject(self, ex: Exchange) -> str | None:
+        match = _ROW.match(ex.path) if ex.operation in ROW_OPERATIONS else None
+        return f"{match['resource']} {match['id']}" if match else None
+
+    def removes(self, ex: Exchange) -> bool:
+        """Qore deletes a row by its `delete_resource` action (a POST), never by a DELETE."""
+        return ex.operation == "run_action" and _ROW.match(ex.path)["action"] == DELETE_ACTION
 
     def scenarios(self):
         return [refused_token_stays_refused, table_pages_add_up, filter_returns_only_and_all_matching,
