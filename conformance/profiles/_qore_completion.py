@@ -118,9 +118,12 @@ def _no_constant(name):
     raise ValueError(name)  # NaN and Infinity are no JSON
 
 
+NOT_A_MAP = object()
+
+
 def _search_map(value, in_query: bool):
-    """search_columns as the API reads it: a map, None when there is none, or what is no map
-    (`...`). In the query it is JSON text; a form field is text; a JSON body holds the map."""
+    """search_columns as the API reads it: a map, None when there is none, or NOT_A_MAP. In
+    the query it is JSON text; a form field is text; a JSON body holds the map itself."""
     if in_query and isinstance(value, str) and value[:1] in ("{", "["):
         try:
             value = json.loads(value, parse_constant=_no_constant)
@@ -128,7 +131,7 @@ def _search_map(value, in_query: bool):
             pass
     if value is None or value == "" or value == []:
         return None
-    return value if isinstance(value, dict) else ...
+    return value if isinstance(value, dict) else NOT_A_MAP
 
 
 def _holders(draft: Draft):
@@ -163,7 +166,7 @@ def complete_search_map(draft: Draft) -> bool:
     """search_columns that the API cannot read as a map is left out."""
     changed = False
     for holder, in_query in _holders(draft):
-        if "search_columns" in holder and _search_map(holder["search_columns"], in_query) is ...:
+        if "search_columns" in holder and _search_map(holder["search_columns"], in_query) is NOT_A_MAP:
             del holder["search_columns"]
             changed = True
     return changed
@@ -319,6 +322,14 @@ def _put(body: dict, name: str, value, form: bool) -> None:
         body[name] = _as_form(value) if form else value
 
 
+def _needed(meta: dict, creating: bool, inline: bool) -> bool:
+    """Whether a field the body leaves out must be given: the inline edit's own field (left
+    out, it is empty), or a create's required field without a default."""
+    if inline:
+        return not _empty_is_fine(meta)
+    return creating and bool(meta.get("required")) and not _has_default(meta)
+
+
 def complete_resource_fields(draft: Draft) -> bool:
     """Each field of the resource that the body sends, or that a create (or an inline edit of
     it) needs, meets the resource's own rules: a value the kit cannot tell is valid becomes
@@ -341,8 +352,7 @@ def complete_resource_fields(draft: Draft) -> bool:
         if inline is not None and name != inline:
             continue
         keys = _keys(body, name, form)
-        if not keys and not (creating and meta.get("required") and not _has_default(meta)) \
-                and not (inline is not None and not _empty_is_fine(meta)):
+        if not keys and not _needed(meta, creating, inline is not None):
             continue
         relation = meta.get("type") in RELATIONS
         options = _relation_options(draft, name, state) if relation else None
