@@ -171,8 +171,10 @@ def _all_refused(profile, results: Results) -> None:
 
 
 def _clean_up(session: Session, ledger: Ledger, results: Results) -> None:
-    for item in list(ledger.created):
-        results.created.append(str(item))
+    results.created += [str(item) for item in ledger.created]
+    # Newest first: what was made later may point at what was made before it (an issue at its
+    # project), and a deployment refuses to delete an object still pointed at.
+    for item in reversed(ledger.created):
         try:
             gone = session.profile.delete(session, item)
         except (Unreachable, UnsafeWrite):

@@ -170,3 +170,27 @@ def test_upserting_users_keep_their_passwords_through_a_full_run(capsys):
     after = {user["userId"] for user in backend.users.find({})}
     assert before <= after and all(name.startswith("apitwin-") for name in after - before)
     assert not replaced  # no user of the deployment was written to
+
+
+def test_clean_up_deletes_newest_first_so_dependents_go_before_what_they_point_at():
+    from types import SimpleNamespace
+
+    from apitwin.conformance.results import Results
+    from apitwin.conformance.runner import _clean_up
+
+    existing = {"project 1", "issue 2"}
+
+    class Pointing(profiles.Profile):
+        def delete(self, session, created):
+            if str(created) == "project 1" and "issue 2" in existing:
+                return False  # still pointed at by the issue
+            existing.discard(str(created))
+            return True
+
+    ledger = Ledger()
+    ledger.add(Created("project", "1"))
+    ledger.add(Created("issue", "2"))
+    results = Results("t", "http://x")
+    _clean_up(SimpleNamespace(profile=Pointing()), ledger, results)
+    assert not existing and results.cleaned == 2 and not results.leftovers
+    assert results.created == ["project 1", "issue 2"]  # listed in the order they were made
