@@ -246,6 +246,9 @@ def test_scandates_follows_one_group_over_time(client, pages):
     assert [decode(r["key"])[1] for r in desc["data"]] == ["2016-11-26T00:00:00Z"] and desc["hasMore"]
     total = client.post(path, json={**body, "keys": [], "filters": [{"value": 0, "comp": ">", "to": 100}]}).json()
     assert [r["values"][:2] for r in total["data"]] == [[325, 25]]
+    # `to` before `from`: a range without buckets holds no rows.
+    backwards = client.post(path, json={**body, "from": body["to"], "to": body["from"]})
+    assert backwards.status_code == 200 and backwards.json() == {"data": [], "hasMore": False}
 
 
 def test_exports_are_csv_of_the_same_rows(client, pages):
@@ -316,6 +319,10 @@ def test_fixture_reports_answer_for_the_demo(client):
     ({"groupBy": [{"name": "g", "keys": ["a", 3]}]}, "groupBy[0].keys[1]"),
     ({"values": [{"name": "v", "key": "a", "type": "median"}]}, "values[0].type"),
     ({"values": [{"name": "v", "type": "sum"}]}, "values[0].key"),
+    ({"values": [{"name": "v", "key": "", "type": "count"}]}, "values[0].key"),
+    ({"filter": [{"key": "", "condition": "exists"}]}, "filter[0].key"),
+    ({"filter": [{"key": "a", "condition": "eq"}]}, "filter[0].comparator"),
+    ({"preprocess": [{"key": "a", "func": "key_exists", "param1": {"x": 1}}]}, "preprocess[0].param1"),
     ({"values": [{"name": "v", "key": "a", "type": "sum", "mustExists": "yes"}]}, "values[0].mustExists"),
 ])
 def test_bad_report_definitions_name_the_field(client, changes, field):
@@ -324,6 +331,20 @@ def test_bad_report_definitions_name_the_field(client, changes, field):
     body = {k: v for k, v in body.items() if v is not None}
     bad(client.post(f"/v2/source/{sid}/report?token={MASTER}", json=body), field)
     assert client.get(f"/v2/source/{sid}/report?token={MASTER}").json() == []
+
+
+def test_a_definition_keeps_what_the_engine_reads(client):
+    """Other keys sent in a comparator are not kept (one holding a NUL could not be stored), and
+    an integer beyond 64 bits is kept as the float it compares as."""
+    sid = source(client)
+    r = client.post(f"/v2/source/{sid}/report?token={MASTER}", json={
+        "name": "r", "period": "1d",
+        "preprocess": [{"key": "a", "func": "key_exists", "param1": 2**63, "param2": "no"}],
+        "filter": [{"key": "n", "condition": "lt", "type": "number", "comparator": {"value": 2**63, "\u0000": {}}}]})
+    assert r.status_code == 200, r.text
+    stored = client.get(f"/v2/source/{sid}/report/{r.json()['_id']}?token={MASTER}").json()
+    assert stored["filter"][0]["comparator"] == {"value": float(2**63)}
+    assert stored["preprocess"][0]["param1"] == float(2**63)
 
 
 def test_a_bad_change_keeps_the_report(client):
@@ -354,13 +375,24 @@ def test_bad_scankeys_queries_name_the_field(client, query, field):
 @pytest.mark.parametrize("query,field", [
     ({"to": "now"}, "from"),
     ({"from": "now"}, "to"),
-    ({"from": "now", "to": "now-2d"}, "to"),
+    ({"from": "2016-77-01T00:00:00Z", "to": "now"}, "from"),
+    ({"from": "now-1d", "to": "2016-02-30"}, "to"),
+    ({"from": "now-1d", "to": "2016-11-26T16:00:00+00:60"}, "to"),
+    ({"from": "now-1d", "to": "20161126T160000Z"}, "to"),
     ({"from": "now-1d", "to": "now", "keys": [["FR"], ["/"], ["x"]]}, "keys"),
     ({"from": "now-1d", "to": "now", "keys": [["FR", "x"]]}, "keys[0]"),
     ({"from": "now-1d", "to": "now", "sort": 3}, "sort"),
 ])
 def test_bad_scandates_queries_name_the_field(client, query, field):
     bad(client.post(f"/v2/source/{SOURCE}/report/{BY_COUNTRY}/scandates?token={MASTER}", json=query), field)
+
+
+def test_the_contract_spells_query_times_as_the_stand_in_reads_them(twin):
+    """A time the contract's pattern allows is read; any other is refused (month 77, Feb 30)."""
+    from apitwin.server.qoncrete.periods import QUERY_TIME
+
+    pattern = twin.definition.load_spec()["components"]["schemas"]["QueryTime"]["pattern"]
+    assert pattern == f"^(?:{QUERY_TIME.pattern})$"
 
 
 @pytest.mark.parametrize("body,field", [

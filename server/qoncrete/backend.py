@@ -60,6 +60,13 @@ class Caller:
             raise Forbidden(f"this token lacks the {ACCESS_NAMES[bit]} access")
 
 
+def _storable(value):
+    """A scalar of a definition as stored: an integer beyond 64 bits becomes a float."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63:
+        return float(value)
+    return value
+
+
 def _uuid(value) -> str | None:
     try:
         text = str(uuid.UUID(str(value)))
@@ -478,15 +485,19 @@ class QoncreteBackend:
 
     @staticmethod
     def _normalized(body: dict) -> dict:
-        """The definition as stored and answered: every field of every item, defaults filled."""
+        """The definition as stored and answered: every field of every item, defaults filled.
+
+        Only what the engine reads is kept (a comparator's `value`, not other keys sent along),
+        and integers beyond 64 bits as the float they compare as: the real service, reading
+        JSON numbers as doubles, stores whatever a valid definition holds."""
         def pick(items, fields):
-            return [{name: item.get(name, default) for name, default in fields} for item in items or []]
+            return [{name: _storable(item.get(name, default)) for name, default in fields} for item in items or []]
 
         filters = pick(body.get("filter"), (("key", ""), ("condition", ""), ("type", "string"), ("comparator", None)))
         for item in filters:
             item["type"] = item["type"] or "string"
-            if item["comparator"] is None:
-                item["comparator"] = {"value": True}
+            comparator = item["comparator"]
+            item["comparator"] = {"value": _storable(comparator["value"]) if comparator is not None else True}
         return {
             "period": body["period"],
             "preprocess": pick(body.get("preprocess"), (("key", ""), ("injectKey", ""), ("func", ""),

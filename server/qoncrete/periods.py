@@ -8,6 +8,17 @@ UTC = timezone.utc
 _AMOUNT = re.compile(r"^([1-9][0-9]{0,3})(m|h|d|W|M|Y)$")
 _SHIFT = re.compile(r"^([+-]?)([0-9]{1,4})(m|h|d|W|M|Y)$")
 _RELATIVE = re.compile(r"^now(?:([+-])([0-9]{1,4})(m|h|d|W|M|Y))?$")
+# A query's time, exactly as the contract's QueryTime says: `now`, `now-2d`, or an ISO 8601
+# date (calendar days, leap years included; `0000-01-01` is the timeless bucket) with an
+# optional time of day (hours 0-23, minutes and seconds 0-59) and UTC offset (up to 23:59).
+_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+_MONTH_DAY = (r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+              r"|02-(?:0[1-9]|1[0-9]|2[0-8]))")
+_LEAP_DAY = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29"
+_CLOCK = (r"[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
+          r"(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?")
+QUERY_TIME = re.compile(rf"now(?:[+-][0-9]{{1,4}}[mhdWMY])?"
+                        rf"|(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY}|0000-01-01)(?:{_CLOCK})?")
 _SECONDS = {"m": 60, "h": 3600, "d": 86400, "W": 7 * 86400}
 # Weeks start on Monday; 1970-01-05 is the first Monday after the epoch.
 _MONDAY = int(datetime(1970, 1, 5, tzinfo=UTC).timestamp())
@@ -132,6 +143,13 @@ def parse_time(text, now: datetime) -> datetime:
     except ValueError:
         raise TimeError(f"{text!r} is not an ISO 8601 time (e.g. \"2016-11-26T16:00:00Z\") nor \"now-2d\"") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parse_query_time(text, now: datetime) -> datetime:
+    """A query's `at`, `from` or `to`: only what QUERY_TIME spells (no other ISO 8601 forms)."""
+    if isinstance(text, str) and text and not QUERY_TIME.fullmatch(text):
+        raise TimeError(f"{text!r} is not an ISO 8601 time (e.g. \"2016-11-26T16:00:00Z\") nor \"now-2d\"")
+    return parse_time(text, now)
 
 
 def iso(at: datetime) -> str:
