@@ -5,11 +5,18 @@ caught by the conventions and scenarios, which run alone for them.
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
 from apitwin.conformance.cli import main as conform
+from apitwin.conformance.engine import _Run
+from apitwin.conformance.profiles import Draft
+from apitwin.conformance.profiles.qoncrete import PROFILE
+from apitwin.conformance.results import Results
+from apitwin.conformance.scenarios import Session
+from apitwin.conformance.spec import routes_for
 from apitwin.server.core.app import create
 from apitwin.server.core.api import available
 
@@ -102,3 +109,107 @@ def test_logs_in_again_when_the_token_expires_mid_run(capsys):
         code, out, _ = run_kit(capsys, url)
     assert code == 0, out[-3000:]
     assert "Logged in 2 times" in out
+
+
+# -- completions: the kit's valid cases made to meet the documented rules ------------------
+SOURCE = "8b5229f1-ee8f-4b23-9b4c-6149288cfb51"
+BY_COUNTRY = "433e40f7-5d44-4363-96ad-517670fead31"  # 1d; groupBy country, then page; 2 values
+BROWSERS = "395b9554-a9b0-47a9-88a4-8b74e3c5e533"  # timeless; groupBy browser family; 1 value
+
+
+def _rule(name):
+    return next(rule for rule in PROFILE.documented if rule.name == name)
+
+
+@pytest.fixture(scope="module")
+def session():
+    """The kit's session (logged in as the demo user) against a served stand-in."""
+    _, app = create("qoncrete")
+    with serving(app) as url:
+        run = Session(url, PROFILE, {"email": "demo@qoncrete.test", "password": "demo1234"},
+                      Results("qoncrete", url), routes_for("qoncrete"))
+        yield run
+        run.close()
+
+
+@pytest.fixture(scope="module")
+def get(session):
+    """The run's `Draft.get` over that session, as the kit gives it to a completion."""
+    return _Run(PROFILE, session, session.results, session.ledger, strict=True).get
+
+
+def test_register_completion_repeats_the_password():
+    draft = Draft("register", "POST", {}, {}, {"email": "a@b.c", "password": "secret1", "passwordConfirm": "x"})
+    assert _rule("password-confirm-differs").complete(draft)
+    assert draft.body == {"email": "a@b.c", "password": "secret1", "passwordConfirm": "secret1"}
+    assert not _rule("password-confirm-differs").complete(draft)
+
+
+def test_ndjson_completion_makes_each_line_an_event():
+    complete = _rule("ndjson-line-not-json").complete
+    draft = Draft("ingest_batch", "POST", {}, {}, '{"a": 1}\n  [\r\n\n{"b"\r7\n', "application/x-ndjson")
+    assert complete(draft) and draft.body == '{"a": 1}\n{}\r\n\n{}\r{}\n'
+    document = Draft("ingest_event", "POST", {}, {}, '[{"a": 1},\n {"b": 2}]', "text/plain")
+    assert not complete(document) and document.body == '[{"a": 1},\n {"b": 2}]'  # one JSON text, not NDJSON
+    assert not complete(Draft("ingest_event", "POST", {}, {}, {"a": 1}, "application/json"))
+
+
+def test_definition_completion_fits_fields_to_each_other(session):
+    body = {"name": "completed", "period": "1d",
+            "preprocess": [{"key": "", "func": "replace", "param1": ""}, {"key": "ua", "func": "ua_parse"}],
+            "filter": [{"key": "a", "condition": "contains", "type": "number", "comparator": {"value": 3}},
+                       {"key": "n", "condition": ">", "type": "number", "comparator": {"value": "x"}},
+                       {"key": "t", "condition": "gte", "type": "time", "comparator": {"value": "2016-13-01"}},
+                       {"key": "e", "condition": "exists", "comparator": {"value": "yes"}},
+                       {"key": "s", "condition": "eq", "comparator": {"value": {"o": 1}}},
+                       {"key": "k", "condition": "eq", "comparator": {"value": "kept"}},
+                       {"key": "w", "condition": "exists"}]}
+    draft = Draft("create_report", "POST", {"sourceId": SOURCE}, {}, body)
+    assert _rule("report-definition-rule").complete(draft)
+    assert draft.body["preprocess"] == [{"key": "", "func": "replace", "param1": "x", "injectKey": "injected"},
+                                        {"key": "ua", "func": "ua_parse"}]
+    assert [f.get("type") for f in draft.body["filter"]] == ["string", "number", "time", None, None, None, None]
+    assert [f.get("comparator") for f in draft.body["filter"]] == [
+        {"value": "x"}, {"value": 0}, {"value": "now"}, {"value": True}, {"value": "x"}, {"value": "kept"}, None]
+    assert not _rule("report-definition-rule").complete(draft)
+    source = session.request("POST", "/v2/source", json={"name": session.ledger.unique("completed")})
+    made = session.request("POST", f"/v2/source/{source.json()['_id']}/report", json=draft.body)
+    assert made.status == 200, made.text
+
+
+def test_query_completion_keeps_within_the_report_it_names(session, get):
+    complete = _rule("beyond-the-report").complete
+    path = {"sourceId": SOURCE, "reportId": BY_COUNTRY}
+    draft = Draft("scan_keys", "POST", dict(path), {}, {"klen": 8, "sortPos": 51, "filters": [
+        {"value": 50, "comp": ">=", "to": 0}, {"value": 1, "comp": ">=", "to": 0}]}, get=get)
+    assert complete(draft)
+    assert draft.body == {"klen": 2, "sortPos": 3, "filters": [{"value": 3, "comp": ">=", "to": 0},
+                                                               {"value": 1, "comp": ">=", "to": 0}]}
+    assert session.request("POST", f"/v2/source/{SOURCE}/report/{BY_COUNTRY}/scankeys", json=draft.body).status == 200
+    query = {"from": "now-2d", "to": "now", "keys": [["FR", "x"], "/", ["z"]]}
+    export = Draft("export_scan_dates", "GET", dict(path), {"query": json.dumps(query)}, get=get)
+    assert complete(export) and json.loads(export.query["query"])["keys"] == [["FR"], "/"]
+    merge = Draft("merge_reports", "POST", {}, {}, {
+        "mainReport": {"sid": SOURCE, "rid": BY_COUNTRY, "klen": 2, "sort": 51},
+        "subReports": [{"sid": SOURCE, "rid": BROWSERS}]}, get=get)
+    assert complete(merge) and merge.body["mainReport"] == {"sid": SOURCE, "rid": BY_COUNTRY, "klen": 1, "sort": 3}
+    assert session.request("POST", "/v2/query/mergereports", json=merge.body).status == 200
+    unknown = Draft("scan_keys", "POST", {"sourceId": SOURCE, "reportId": SOURCE}, {}, {"klen": 8}, get=get)
+    assert not complete(unknown) and unknown.body == {"klen": 8}  # no such report: nothing to fit
+
+
+def test_time_range_completion_only_for_a_report_with_time_buckets(session, get):
+    complete = _rule("time-range-required").complete
+
+    def draft(report, query):
+        return Draft("scan_dates", "POST", {"sourceId": SOURCE, "reportId": report}, {}, dict(query), get=get)
+
+    timeless = draft(BROWSERS, {})
+    assert not complete(timeless) and timeless.body == {}
+    for sent, completed in (({}, {"from": "now-30d", "to": "now"}),
+                            ({"from": "2016-11-01"}, {"from": "2016-11-01", "to": "2016-11-01"}),
+                            ({"to": "now-1d"}, {"from": "now-1d", "to": "now-1d"})):
+        one = draft(BY_COUNTRY, sent)
+        assert complete(one) and one.body == completed
+        answer = session.request("POST", f"/v2/source/{SOURCE}/report/{BY_COUNTRY}/scandates", json=one.body)
+        assert answer.status == 200, answer.text

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from datetime import datetime
+from urllib.parse import quote
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
@@ -72,23 +74,6 @@ def _sent_query(ex) -> dict:
     return query if isinstance(query, dict) else dict(ex.query)
 
 
-def _not_a_time(ex) -> bool:
-    """The 400 names a time sent, and that time is no calendar date and time."""
-    from datetime import datetime
-
-    match = re.fullmatch(r"([\w.\[\]]+): '(.*)' is not an ISO 8601 time .*", _text(ex), re.DOTALL)
-    if not match or _at(_sent_query(ex), match.group(1)) != match.group(2):
-        return False
-    value = match.group(2)
-    if value.startswith("now"):
-        return False
-    try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return True
-    return False
-
-
 def _beyond_the_report(ex) -> bool:
     """The 400 gives the report's range for a parameter sent, and the value sent is outside it."""
     sent = _sent_query(ex)
@@ -142,8 +127,254 @@ def _definition_rule_broken(ex) -> bool:
 
 def _ndjson(ex) -> bool:
     """Events sent as NDJSON text (application/x-ndjson, or text/plain as the SDKs do)."""
-    ctype = ex.request_content_type
+    return _ndjson_type(ex.request_content_type)
+
+
+def _ndjson_type(ctype: str) -> bool:
     return "ndjson" in ctype or ctype.startswith("text/plain")
+
+
+# -- completions: a generated valid request made to meet a documented rule before it is sent --
+def _confirm_password(draft) -> bool:
+    """passwordConfirm repeats password."""
+    body = draft.body
+    if not isinstance(body, dict) or "password" not in body or body.get("passwordConfirm") == body["password"]:
+        return False
+    body["passwordConfirm"] = body["password"]
+    return True
+
+
+def _is_event(text) -> bool:
+    """One JSON object (strict JSON: no NaN or Infinity)."""
+    try:
+        return isinstance(json.loads(text, parse_constant=_no_constant), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _no_constant(name):
+    raise ValueError(name)
+
+
+ASCII_SPACE = " \t\n\r\x0b\x0c"  # what a server reading bytes strips from a line
+
+
+def _event_lines(draft) -> bool:
+    """NDJSON text: each line that is not a JSON object becomes `{}` (one event a line)."""
+    body = draft.body
+    if not (isinstance(body, str) and _ndjson_type(draft.media_type or "")):
+        return False
+    try:
+        json.loads(body, parse_constant=_no_constant)
+        return False  # one JSON document, not NDJSON
+    except (ValueError, RecursionError):
+        pass
+    # Lines as a server reading bytes splits them (\n, \r\n, \r), not as str.splitlines does.
+    lines = re.split(r"(\r\n|\r|\n)", body)
+    fixed = [line if i % 2 or not line.strip(ASCII_SPACE) or _is_event(line) else "{}" for i, line in enumerate(lines)]
+    draft.body = "".join(fixed)
+    return draft.body != body
+
+
+def _report_of(draft, source_id, report_id) -> dict | None:
+    """The report a request names, read through the API with the run's credentials (None: none such).
+
+    Asked each time: the run's own requests change reports' columns and levels."""
+    if draft.get is None or not all(isinstance(v, str) and v for v in (source_id, report_id)):
+        return None
+    report = draft.get(f"{SOURCES}/{quote(source_id, safe='')}/report/{quote(report_id, safe='')}", once=False)
+    return report if isinstance(report, dict) and isinstance(report.get("groupBy"), list) \
+        and isinstance(report.get("values"), list) else None
+
+
+def _columns(report: dict) -> int:
+    return 2 + len(report["values"])  # count, distinct children, one per value
+
+
+def _levels(report: dict) -> int:
+    return len(report["groupBy"])
+
+
+def _sent(draft) -> dict | None:
+    """The query a draft sends: its body, or the exports' `?query=` (JSON or already parsed)."""
+    if not draft.operation.startswith("export_"):
+        return draft.body if isinstance(draft.body, dict) else None
+    query = draft.query.get("query")
+    if isinstance(query, str):
+        query = _json_or_none(query)
+    return query if isinstance(query, dict) else None
+
+
+def _store(draft, query: dict) -> None:
+    if draft.operation.startswith("export_"):
+        draft.query["query"] = json.dumps(query) if isinstance(draft.query.get("query"), str) else query
+
+
+def _at_most(holder: dict, name: str, highest: int) -> bool:
+    value = holder.get(name)
+    if isinstance(value, int) and not isinstance(value, bool) and value > highest:
+        holder[name] = highest
+        return True
+    return False
+
+
+def _columns_within(query: dict, report: dict) -> bool:
+    """The row filters' columns are columns of the report."""
+    changed = False
+    for item in query.get("filters") or []:
+        if isinstance(item, dict):
+            changed = _at_most(item, "value", _columns(report) - 1) or changed
+    return changed
+
+
+def _group_path_within(query: dict, report: dict) -> bool:
+    """`keys`: at most one entry per groupBy level, each with one value per key of its level."""
+    keys = query.get("keys")
+    if not isinstance(keys, list):
+        return False
+    path = keys[:_levels(report)]
+    for i, group in enumerate(path):
+        width = len(report["groupBy"][i].get("keys") or [None])
+        values = group if isinstance(group, list) else [group]
+        if len(values) != width:
+            values = (values + [None] * width)[:width]  # a missing key groups as null
+            path[i] = values if isinstance(group, list) or width != 1 else values[0]
+    if path == keys:
+        return False
+    query["keys"] = path
+    return True
+
+
+def _within_the_report(draft) -> bool:
+    """Column indexes and levels of a query within the report's own columns and groupBy levels."""
+    query = _sent(draft)
+    if query is None:
+        return False
+    if draft.operation == "merge_reports":
+        changed = _merge_within(draft, query)
+    else:
+        report = _report_of(draft, draft.path.get("sourceId"), draft.path.get("reportId"))
+        if report is None:
+            return False
+        changed = _columns_within(query, report)
+        if draft.operation in ("scan_keys", "export_scan_keys"):
+            changed = _at_most(query, "sortPos", _columns(report) - 1) or changed
+            changed = _at_most(query, "klen", _levels(report)) or changed
+        else:
+            changed = _group_path_within(query, report) or changed
+    if changed:
+        _store(draft, query)
+    return changed
+
+
+def _merge_within(draft, query: dict) -> bool:
+    """The main report's columns and levels, and a klen every sub-report has."""
+    main = query.get("mainReport")
+    report = _report_of(draft, main.get("sid"), main.get("rid")) if isinstance(main, dict) else None
+    if report is None:
+        return False
+    changed = _columns_within(main, report)
+    changed = _at_most(main, "sort", _columns(report) - 1) or changed
+    levels = [_levels(report)]
+    for sub in query.get("subReports") or []:
+        other = _report_of(draft, sub.get("sid"), sub.get("rid")) if isinstance(sub, dict) else None
+        if other is not None:
+            levels.append(_levels(other))
+    klen = main.get("klen")
+    if not isinstance(klen, int) or isinstance(klen, bool):
+        klen = min(1, levels[0])  # the default level: 1, or 0 without groupBy
+    if klen > min(levels):
+        main["klen"] = min(levels)
+        changed = True
+    return changed
+
+
+def _time_range(draft) -> bool:
+    """`from` and `to` for a report with time buckets (a timeless one needs neither)."""
+    query = _sent(draft)
+    if query is None or (query.get("from") and query.get("to")):
+        return False
+    report = _report_of(draft, draft.path.get("sourceId"), draft.path.get("reportId"))
+    if report is None or report.get("period") == "timeless":
+        return False
+    # One bound alone stands for both (a range of one bucket); neither: the last 30 days.
+    start, end = query.get("from"), query.get("to")
+    query["from"] = start or end or "now-30d"
+    query["to"] = end or start or "now"
+    _store(draft, query)
+    return True
+
+
+# The filter conditions' other spellings, by the name the definition rules use.
+CONDITION_NAMES = {"=": "eq", "==": "eq", "!=": "ne", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
+RELATIVE_TIME = re.compile(r"now(?:[+-][0-9]{1,4}[mhdWMY])?")
+
+
+def _objects(items) -> list[dict]:
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _definition_met(draft) -> bool:
+    """Each preprocess step and filter of a definition as its other fields require."""
+    body = draft.body
+    if not isinstance(body, dict):
+        return False
+    changed = [_step_met(item) for item in _objects(body.get("preprocess"))]
+    changed += [_filter_met(item) for item in _objects(body.get("filter"))]
+    return any(changed)
+
+
+def _step_met(item: dict) -> bool:
+    """A step writes somewhere (injectKey when key is empty); contains and replace have a param1."""
+    changed = False
+    if not item.get("key") and not item.get("injectKey"):
+        item["injectKey"] = "injected"
+        changed = True
+    if item.get("func") in ("contains", "replace") and item.get("param1") in ("", None):
+        item["param1"] = "x"
+        changed = True
+    return changed
+
+
+def _filter_met(item: dict) -> bool:
+    """contains compares strings; the comparator's value is one of the filter's condition and type."""
+    condition = CONDITION_NAMES.get(item.get("condition"), item.get("condition"))
+    changed = False
+    if condition == "contains" and item.get("type", "string") != "string":
+        item["type"] = "string"
+        changed = True
+    comparator = item.get("comparator")
+    if not isinstance(comparator, dict) or "value" not in comparator:
+        return changed
+    value = comparator["value"]
+    fitting = _comparator_value(condition, item.get("type", "string"), value)
+    if fitting is not value:
+        comparator["value"] = fitting
+        changed = True
+    return changed
+
+
+def _comparator_value(condition, kind, value):
+    """`value` when it fits the condition and type, else a value that does."""
+    if condition == "exists":
+        return value if isinstance(value, bool) else True
+    if condition == "contains":
+        return value if isinstance(value, str) and value else "x"
+    if kind == "number":
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+    if kind == "time":
+        return value if isinstance(value, str) and _readable_time(value) else "now"
+    return value if isinstance(value, (str, int, float, bool)) else "x"
+
+
+def _readable_time(text: str) -> bool:
+    if RELATIVE_TIME.fullmatch(text):
+        return True
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 class Qoncrete(Profile):
@@ -179,41 +410,37 @@ class Qoncrete(Profile):
             "ndjson-line-not-json", "positive_data_acceptance", ("ingest_event", "ingest_batch"), 402,
             lambda ex: _ndjson(ex) and _text(ex).startswith("invalid JSON") and _has_non_json_line(ex),
             "NDJSON text whose lines are not JSON is refused with 402 (the schema is a plain string)",
-            planted=(402, {"code": 402, "text": "invalid JSON on line 1"})),
+            planted=(402, {"code": 402, "text": "invalid JSON on line 1"}), complete=_event_lines),
         Documented(
             "password-confirm-differs", "positive_data_acceptance", ("register",), 400,
             lambda ex: _text(ex).startswith("passwordConfirm") and isinstance(ex.request_json(), dict)
             and ex.request_json().get("passwordConfirm") != ex.request_json().get("password"),
             "passwordConfirm must equal password (400 naming passwordConfirm); no schema can say it",
-            planted=(400, {"code": 400, "text": "passwordConfirm: must equal password"})),
+            planted=(400, {"code": 400, "text": "passwordConfirm: must equal password"}),
+            complete=_confirm_password),
         Documented(
             "time-range-required", "positive_data_acceptance", ("scan_dates", "export_scan_dates"), 400,
             lambda ex: _text(ex) in ("from: is required", "to: is required")
             and _sent_query(ex).get(_text(ex).split(":")[0]) in (None, ""),
             "from and to are required unless the report is timeless (a property of the report, not of the "
             "query): without one, 400 \"from: is required\"",
-            planted=(400, {"code": 400, "text": "from: is required"})),
-        Documented(
-            "not-a-time", "positive_data_acceptance",
-            ("scan_keys", "scan_dates", "export_scan_keys", "export_scan_dates", "merge_reports"), 400,
-            lambda ex: _not_a_time(ex),
-            "a time that matches the contract's pattern but is no date (month 77, hour 66) gets 400 naming it",
-            planted=(400, {"code": 400, "text": "from: '2016-11-01T00:00:00Z' is not an ISO 8601 time "
-                                                "(e.g. \"2016-11-26T16:00:00Z\") nor \"now-2d\""})),
+            planted=(400, {"code": 400, "text": "from: is required"}), complete=_time_range),
         Documented(
             "beyond-the-report", "positive_data_acceptance",
             ("scan_keys", "scan_dates", "export_scan_keys", "export_scan_dates", "merge_reports"), 400,
             lambda ex: _beyond_the_report(ex),
             "a column index or level past the report's own columns or groupBy levels (which the schema "
             "cannot know) gets 400 naming the parameter and the report's range",
-            planted=(400, {"code": 400, "text": "sortPos: must be between -1 and 3"})),
+            planted=(400, {"code": 400, "text": "sortPos: must be between -1 and 3"}),
+            complete=_within_the_report),
         Documented(
             "report-definition-rule", "positive_data_acceptance", ("create_report", "update_report"), 400,
             lambda ex: _definition_rule_broken(ex),
             "a report definition's fields depend on each other beyond the schema (a preprocess function's "
             "param1, injectKey without key, contains on a non-string, a comparator value of its type): "
             "400 naming the field",
-            planted=(400, {"code": 400, "text": "values[0].type: must be one of count, sum"})),
+            planted=(400, {"code": 400, "text": "values[0].type: must be one of count, sum"}),
+            complete=_definition_met),
     )
     skipped_checks = {
         "ignored_auth": "two alternative schemes (Bearer or ?token=): Schemathesis spoils one while the "
