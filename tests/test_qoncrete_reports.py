@@ -347,6 +347,14 @@ def test_a_definition_keeps_what_the_engine_reads(client):
     assert stored["preprocess"][0]["param1"] == float(2**63)
 
 
+def test_a_count_without_key_survives_a_change_of_the_other_fields(client):
+    sid = source(client)
+    rid = report(client, sid, values=[{"name": "n", "type": "count"}])
+    r = client.put(f"/v2/source/{sid}/report/{rid}?token={MASTER}", json={"name": "hourly", "period": "1h"})
+    assert r.status_code == 200, r.text
+    assert r.json()["values"] == [{"name": "n", "key": "", "type": "count", "mustExists": False}]
+
+
 def test_a_bad_change_keeps_the_report(client):
     sid = source(client)
     rid = report(client, sid)

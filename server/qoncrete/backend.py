@@ -507,6 +507,14 @@ class QoncreteBackend:
             "values": pick(body.get("values"), (("name", ""), ("key", ""), ("type", ""), ("mustExists", False))),
         }
 
+    @staticmethod
+    def _as_sent(report: dict, field: str):
+        """A stored definition field as a client sends it: a count's key "" is no key."""
+        if field != "values":
+            return report[field]
+        return [{k: v for k, v in item.items() if not (k == "key" and v == "" and item["type"] == "count")}
+                for item in report["values"]]
+
     def list_reports(self, caller: Caller, source_id: str) -> list[dict]:
         caller.require(READ)
         source = self.sources.get(_uuid(source_id))
@@ -551,7 +559,7 @@ class QoncreteBackend:
         if name is not None:
             changes["name"] = name
         if any(f in body for f in definition_fields):
-            merged = {f: body.get(f, report[f]) for f in definition_fields}
+            merged = {f: body[f] if f in body else self._as_sent(report, f) for f in definition_fields}
             compiled = compile_report(merged, self.now())
             changes.update(self._normalized(merged))
             changes["reportVersion"] = report["reportVersion"] + 1
