@@ -126,10 +126,17 @@ def test_source_crud(client):
 
 
 @pytest.mark.parametrize("body,field", [({"rawttl": "forever"}, "rawttl"), ({"name": ""}, "name"),
-                                        ({"name": 3}, "name"), ({}, "name")])
+                                        ({"name": " \u3000\n"}, "name"), ({"name": 3}, "name"), ({}, "name")])
 def test_bad_source_fields_are_400_naming_the_field(client, body, field):
     error(client.post(f"/v2/source?token={MASTER}", json={"name": "x", **body} if field != "name" else body),
           400, field + ":")
+
+
+def test_a_name_is_blank_only_as_the_contract_says(client):
+    """The contract's `\\S` is ECMA-262's: \\x85 and \\x1f are characters of a name, not whitespace."""
+    for name in ("\x85", "\x1f"):
+        r = client.post(f"/v2/source?token={MASTER}", json={"name": name})
+        assert r.status_code == 200 and r.json()["name"] == name, r.text
 
 
 def test_sources_of_others_are_not_found(client):

@@ -34,6 +34,9 @@ ACCESS_NAMES = {READ: "read (1)", WRITE: "write (2)", MANAGE: "manage (4)"}
 JWT_LIFETIME = timedelta(hours=48)
 MAX_BATCH = 1000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Whitespace as the contract's `\S` (ECMA-262) knows it: not Python's, which also counts
+# \x1c-\x1f and \x85, so a name of those is a name.
+_BLANK = re.compile(r"[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*")
 
 
 class IngestRejected(DomainError):
@@ -85,7 +88,7 @@ def _name(body: dict, *, required: bool, where: str = "name"):
     if "name" not in body and not required:
         return None
     value = body.get("name")
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or _BLANK.fullmatch(value):
         fail(where, "must be a non-empty string")
     if len(value) > 200:
         fail(where, "must be at most 200 characters")
