@@ -1,6 +1,14 @@
 """OpenGrid users, groups and saved queries: q/n, envelopes, ids, permissions, cascades."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
+import jsonschema_rs
+import pytest
+import yaml
+
+from apitwin import OPENAPI_DIR
+
 from opengrid_helpers import api, client, error_code, login, oid, q  # noqa: F401
 
 TESTER1 = "55ca20b9c4aac050466bc1a3"
@@ -75,6 +83,28 @@ def test_get_by_id_answers_an_array_and_takes_both_id_forms(client):
     assert client.get(f"/users/{spaced}", headers=headers).json() == answer.json()
     assert client.get(f"/users/{oid('0' * 24)}", headers=headers).json() == []
     assert error_code(client.get("/users/not-an-id", headers=headers)) == "0300"
+
+
+def _contract_allows(path_id: str) -> bool:
+    """The contract's PathObjectId, as a JSON Schema validator (ECMA regex) reads it."""
+    contract = yaml.safe_load((OPENAPI_DIR / "opengrid.yaml").read_text(encoding="utf-8"))
+    return jsonschema_rs.validator_for(contract["components"]["schemas"]["PathObjectId"]).is_valid(path_id)
+
+
+@pytest.mark.parametrize("path_id, accepted", [
+    (TESTER1, True), (TESTER1.upper(), True), ('{"$oid":"%s"}' % TESTER1, True),
+    ('{ "$oid" : "%s" }' % TESTER1, True),  # as MongoDB's own JSON writes it
+    ('{"$oid":"%s","x":1}' % TESTER1, False), (" " + TESTER1, False), (TESTER1 + "\n", False),
+    ('"%s"' % TESTER1, False), ('{"$oid":"%s"}' % TESTER1[:-1], False), ("tester1", False),
+])
+def test_a_path_id_is_taken_exactly_when_the_contract_pattern_allows_it(client, path_id, accepted):
+    assert _contract_allows(path_id) == accepted
+    answer = client.get("/users/" + quote(path_id, safe=""), headers=login(client, "tester1"))
+    if accepted:
+        assert [u["userId"] for u in answer.json()] == ["tester1"]
+    else:
+        assert answer.json()["error"]["code"] == "0300"
+        assert answer.json()["error"]["message"].startswith("Invalid object id")
 
 
 def test_admin_creates_updates_and_deletes_a_user(client):

@@ -31,6 +31,9 @@ MAX_LIMIT = 2**31 - 1  # a larger n means the same: every row
 # dataset. The query builder emits a handful (the contract documents the bound).
 MAX_CLAUSES = 100
 _HEX24 = re.compile(r"^[0-9a-fA-F]{24}$")
+# The contract's `PathObjectId`: `{"$oid":"<24 hex>"}`, spaces allowed around its parts (as
+# MongoDB's own JSON writes it), or the 24 hex digits alone.
+_PATH_ID = re.compile(r'([0-9a-fA-F]{24})|\{ *"\$oid" *: *"([0-9a-fA-F]{24})" *\}')
 _FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE}
 
 
@@ -122,17 +125,11 @@ class BoundedRegex(Regex):
 
 # -- ids ---------------------------------------------------------------------------------
 def parse_id(raw: str) -> ObjectId:
-    """`{"$oid":"<24 hex>"}` (URL-decoded already) or a bare 24-hex id -> ObjectId."""
-    text = (raw or "").strip()
-    if _HEX24.match(text):
-        return ObjectId(text)
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        value = None
-    if isinstance(value, dict) and isinstance(value.get("$oid"), str) and _HEX24.match(value["$oid"]):
-        return ObjectId(value["$oid"])
-    raise ClientError(f"Invalid object id {raw}: expected {{\"$oid\":\"<24 hex digits>\"}} or 24 hex digits.")
+    """A path's id (URL-decoded already) -> ObjectId; exactly the contract's `PathObjectId`."""
+    found = _PATH_ID.fullmatch(raw or "")
+    if found is None:
+        raise ClientError(f"Invalid object id {raw}: expected {{\"$oid\":\"<24 hex digits>\"}} or 24 hex digits.")
+    return ObjectId(found.group(1) or found.group(2))
 
 
 # -- extended JSON -----------------------------------------------------------------------
