@@ -147,6 +147,13 @@ def test_user_rules(client):
     assert error_code(client.put(f"/users/{oid('0' * 24)}", headers=admin, json={"o": {"userId": "ghost"}})) == "0200"
 
 
+def test_a_required_name_is_any_text_that_is_not_empty(client):
+    admin = login(client, "admin")
+    assert client.post("/queries", headers=admin, json={"o": {"name": " "}}).json()["name"] == " "
+    assert client.post("/groups", headers=admin, json={"o": {"groupId": "\t"}}).json()["groupId"] == "\t"
+    assert error_code(client.post("/queries", headers=admin, json={"o": {"name": ""}})) == "0300"
+
+
 def test_only_admins_write_users_and_groups(client):
     tester = login(client, "tester1")
     assert client.post("/users", headers=tester, json={"o": {"userId": "x", "password": "y"}}).status_code == 403

@@ -75,12 +75,14 @@ def _check_text(text: str, path: str) -> None:
 
 
 def _string(o: dict, name: str, *, required: bool = False) -> None:
+    """A text field; a required one is not empty (as the contract's minLength 1 says: text of
+    spaces is text, and the real service stores whatever it is sent)."""
     if name not in o:
         if required:
             raise ClientError(f"Field {name} is required.")
         return
     value = o[name]
-    if not isinstance(value, str) or (required and not value.strip()):
+    if not isinstance(value, str) or (required and not value):
         raise ClientError(f"Field {name} must be a non-empty string." if required else f"Field {name} must be a string.")
 
 
