@@ -31,26 +31,27 @@ def test_opengrid_user_creation_answering_0300_fails(capsys):
 
 def test_opengrid_accepted_refusal_without_cors_header_fails(capsys):
     """An answer a documented rule accepts is still checked for the rest: here the CORS header."""
-    import re
+    from apitwin.conformance.profiles.opengrid import PROFILE
 
     _, app = create("opengrid")
-    not_an_id = re.compile(r"^/users/(?![0-9a-fA-F]{24}$)[^/]+$")
+    rule = next(r for r in PROFILE.documented if r.name == "unusable-query-parameter")
+    refusing = plant_answer(app, "opengrid", ("list_users",), *rule.planted, every=True)
 
     async def no_cors_on_refusals(scope, receive, send):
         async def strip(message):
-            if message["type"] == "http.response.start" and not_an_id.match(scope["path"]):
+            if message["type"] == "http.response.start" and scope["path"] == "/users" and scope["query_string"]:
                 message = {**message, "headers": [(k, v) for k, v in message["headers"]
                                                   if k.lower() != b"access-control-allow-origin"]}
             await send(message)
 
-        await app(scope, receive, strip if scope["type"] == "http" else send)
+        await refusing(scope, receive, strip if scope["type"] == "http" else send)
 
     with serving(no_cors_on_refusals) as url:
-        code, out, _ = kit(capsys, "opengrid", url, "--max-examples", "5", "--operation", "get_user")
+        code, out, _ = kit(capsys, "opengrid", url, "--max-examples", "5", "--operation", "list_users")
     assert code == 1
-    assert "id-not-an-objectid (" in out.split("FAILURES")[0]  # the refusal itself is accepted...
+    assert "unusable-query-parameter (" in out.split("FAILURES")[0]  # the refusal itself is accepted...
     # ... and its missing header is not.
-    assert "[opengrid.conventions] GET /users/{userId}: no Access-Control-Allow-Origin: *" in failures_section(out)
+    assert "[opengrid.conventions] GET /users: no Access-Control-Allow-Origin: *" in failures_section(out)
 
 
 def test_qoncrete_report_creation_answering_400_fails(capsys):

@@ -5,12 +5,17 @@ as a rejection, and an HTTP 4xx for a handled error as a fault.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from apitwin.conformance.cli import main as conform
+from apitwin.conformance.profiles import Draft
+from apitwin.conformance.profiles.opengrid import complete_object_id, complete_query, complete_storable
 from apitwin.server.core.api import available
 from apitwin.server.core.app import create
 
+from conftest import make_client
 from test_conformance_monarc import failures_section, rewrite_json, serving
 
 pytestmark = pytest.mark.skipif("opengrid" not in available(), reason="the OpenGrid twin is not there")
@@ -94,3 +99,54 @@ def test_deleted_group_still_found_is_named(capsys):
         code, out, _ = run_kit(capsys, url, "--scenarios-only")
     assert code == 1
     assert "a deleted group is still found" in failures_section(out)
+
+
+HEX_ID = "55ca20b9c4aac050466bc1a3"
+
+
+def test_a_path_id_that_is_no_objectid_is_completed_to_one():
+    """Schemathesis' inferred links put a group's groupId, or a query's `_id` object, in the path."""
+    named = Draft("update_group", "PUT", {"groupId": "apitwin-1234abcd-groupid-4"}, {}, {"o": {"groupId": "g"}})
+    assert complete_object_id(named) and named.path == {"groupId": "0" * 24} and named.body == {"o": {"groupId": "g"}}
+    linked = Draft("get_query", "GET", {"queryId": {"$oid": HEX_ID}}, {})
+    assert complete_object_id(linked) and linked.path == {"queryId": HEX_ID}
+    for kept in (HEX_ID, '{"$oid":"%s"}' % HEX_ID, '{ "$oid" : "%s" }' % HEX_ID):
+        draft = Draft("delete_user", "DELETE", {"userId": kept}, {})
+        assert not complete_object_id(draft) and draft.path == {"userId": kept}
+
+
+def _admin_client():
+    _, client = make_client("opengrid")
+    token = client.post("/users/token", json={"username": "admin", "password": "admin"}).headers["x-auth-token"]
+    return client, {"X-AUTH-TOKEN": token}
+
+
+def test_an_unstorable_document_is_completed_to_one_the_stand_in_stores():
+    o = {"name": "q\ud800", "$set": 1, "a.b": 2, "\ud800k": 3,
+         "kept": {"n\x00": 4, "deep": [2**70, -(2**70), "\udc00x"]}}
+    draft = Draft("create_query", "POST", {}, {}, {"id": None, "o": o})
+    assert complete_storable(draft)
+    stored = {"name": "q\ufffd", "kept": {"deep": [2**63 - 1, -(2**63), "\ufffdx"]}}
+    assert draft.body == {"id": None, "o": stored} and "$set" in o  # the generated body is not changed
+    assert not complete_storable(draft)
+    client, admin = _admin_client()
+    answer = client.post("/queries", headers={**admin, "Content-Type": "application/json"},
+                         content=json.dumps(draft.body).encode())
+    assert {k: answer.json()[k] for k in stored} == stored
+
+
+def test_unusable_query_parameters_are_left_out_and_usable_ones_kept():
+    query = {"q": "{bad", "n": 5, "s": '{"date": 2}', "opts": '{"geoFilter": [1]}'}
+    draft = Draft("query_dataset", "GET", {"datasetId": "twitter"}, query)
+    assert complete_query(draft) and draft.query == {"n": 5}
+    for q in ('{"city": {"$bogus": 1}}', "[]", '{"n": NaN}', '{"n": %d}' % 2**64):
+        draft = Draft("list_users", "GET", {}, {"q": q, "n": -1})
+        assert complete_query(draft) and draft.query == {"n": -1}, q
+    usable = {"q": '{"city": "Skokie, IL"}', "n": 5, "s": '{"date": -1}', "opts": ""}
+    draft = Draft("query_dataset", "GET", {"datasetId": "twitter"}, dict(usable))
+    assert not complete_query(draft) and draft.query == usable
+    client, admin = _admin_client()
+    answer = client.get("/datasets/twitter/query", params=usable, headers=admin).json()
+    assert len(answer["features"]) == 5 and {f["properties"]["city"] for f in answer["features"]} == {"Skokie, IL"}
+    form = Draft("query_dataset_form", "POST", {"datasetId": "weather"}, {}, {"q": "not json", "n": 3})
+    assert complete_query(form) and form.body == {"n": 3}

@@ -15,7 +15,7 @@ import secrets
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, Documented, LoginRefused, Profile, ToolArtefact, probe_by_get
+from . import AuthOption, Created, Documented, Draft, LoginRefused, Profile, ToolArtefact, probe_by_get
 
 TOKEN = "X-AUTH-TOKEN"
 OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
@@ -58,15 +58,143 @@ NOT_UTF8_BEFORE_TOKEN = ToolArtefact(
     "check takes any 200 without a good token as auth ignored")
 
 
-def _unstorable(value) -> bool:
+INT64 = (-(2**63), 2**63 - 1)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _bad_text(text: str) -> bool:
+    """Text that is not Unicode (a lone surrogate): MongoDB cannot store it."""
+    return bool(_SURROGATE.search(text))
+
+
+def _bad_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]
+
+
+def _bad_name(key) -> bool:
+    """A field name MongoDB cannot store: starting with $, or holding a dot, a NUL or a lone surrogate."""
+    return not isinstance(key, str) or key.startswith("$") or "." in key or "\x00" in key or _bad_text(key)
+
+
+def _unstorable(value, bad_name=_bad_name) -> bool:
+    """Whether `value` holds what MongoDB cannot take (field names as `bad_name` says)."""
     if isinstance(value, dict):
-        return any(not isinstance(k, str) or k.startswith("$") or "." in k or "\x00" in k or _unstorable(k)
-                   or _unstorable(v) for k, v in value.items())
+        return any(bad_name(k) or _unstorable(v, bad_name) for k, v in value.items())
     if isinstance(value, list):
-        return any(_unstorable(v) for v in value)
+        return any(_unstorable(v, bad_name) for v in value)
     if isinstance(value, str):
-        return any(0xD800 <= ord(c) <= 0xDFFF for c in value)
-    return isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value <= 2**63 - 1
+        return _bad_text(value)
+    return _bad_int(value)
+
+
+def _storable(value):
+    """`value` as MongoDB can store it: fields it cannot name left out, lone surrogates replaced
+    (U+FFFD, so that no required text becomes empty), integers beyond 64 bits the nearest 64-bit one."""
+    if isinstance(value, dict):
+        return {k: _storable(v) for k, v in value.items() if not _bad_name(k)}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    return min(max(value, INT64[0]), INT64[1]) if _bad_int(value) else value
+
+
+def complete_storable(draft: Draft) -> bool:
+    """A valid create or update whose free-form `o` holds what MongoDB cannot store, made storable."""
+    body = draft.body
+    if not isinstance(body, dict) or not _unstorable(body.get("o")):
+        return False
+    draft.body = {**body, "o": _storable(body["o"])}
+    return True
+
+
+# The contract's PathObjectId: `{"$oid":"<24 hex>"}` (spaces around its parts) or the 24 hex digits.
+PATH_ID = re.compile(r'([0-9a-fA-F]{24})|\{ *"\$oid" *: *"([0-9a-fA-F]{24})" *\}')
+ID_PARAMETERS = ("userId", "groupId", "queryId")
+NO_OBJECT = "0" * 24  # an ObjectId no deployment's object has
+
+
+def complete_object_id(draft: Draft) -> bool:
+    """A path id that is no ObjectId made one. Generated ids follow the contract's pattern, but
+    Schemathesis' inferred links put a user's `userId`, a group's `groupId` or a query's `_id`
+    object there unchecked: an `_id` becomes its 24 hex digits, a name an ObjectId no object has."""
+    changed = False
+    for name in ID_PARAMETERS:
+        value = draft.path.get(name)
+        if name in draft.path and not (isinstance(value, str) and PATH_ID.fullmatch(value)):
+            oid = value.get("$oid") if isinstance(value, dict) else None
+            draft.path[name] = oid if isinstance(oid, str) and OBJECT_ID.fullmatch(oid) else NO_OBJECT
+            changed = True
+    return changed
+
+
+QUERY_PARAMETERS = ("q", "n", "s", "opts")
+MAX_NESTING = 100  # the contract: JSON nests at most 100 levels
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _depth(value) -> int:
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return 1 + max((_depth(child) for child in children), default=0)
+
+
+def _json_object(text: str) -> dict | None:
+    """`text` as a JSON object the service can read (no NaN, lone surrogate, integer beyond 64
+    bits or nesting past MongoDB's limit), or None."""
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+    # A filter or sort names fields with dots and operators with $: only its text must be Unicode.
+    usable = isinstance(value, dict) and _depth(value) <= MAX_NESTING and not _unstorable(value, _bad_text)
+    return value if usable else None
+
+
+def _has_operator(value) -> bool:
+    if isinstance(value, dict):
+        return any(k.startswith("$") or _has_operator(v) for k, v in value.items())
+    return isinstance(value, list) and any(_has_operator(v) for v in value)
+
+
+def _usable(name: str, value) -> bool:
+    """Whether the service can use a value of q, n, s or opts. Kept: an empty value (the
+    default), an integer n, a q without operators (equality on fields), an s of 1s and -1s on
+    plain fields, opts without a geoFilter. Operators and geometries are left to the kit's
+    scenarios: a generated one is almost never a usable one."""
+    if name == "n":
+        try:
+            int(str(value).strip() or "0")
+        except ValueError:
+            return False
+        return True
+    if not isinstance(value, str):
+        return False
+    if value == "":
+        return True
+    document = _json_object(value)
+    if document is None:
+        return False
+    if name == "q":
+        return not _has_operator(document)
+    if name == "s":
+        return not _has_operator(document) and all(
+            not isinstance(v, bool) and v in (1, -1) for v in document.values())
+    return document.get("geoFilter") in (None, "", {})
+
+
+def complete_query(draft: Draft) -> bool:
+    """A valid list or dataset query without the parameters (or form fields) the service cannot
+    use: each is left out, which means its default (no filter, no rows, the default sort)."""
+    fields = draft.body if draft.operation == "query_dataset_form" else draft.query
+    if not isinstance(fields, dict):
+        return False
+    unusable = [name for name in QUERY_PARAMETERS if name in fields and not _usable(name, fields[name])]
+    for name in unusable:
+        del fields[name]
+    return bool(unusable)
 
 
 def _oid(doc) -> str | None:
@@ -85,9 +213,10 @@ class OpenGrid(Profile):
     renew_after = 3 * 3600.0  # tokens last 4 hours: log in again before they expire
     refused_statuses = (401, 403)
     creates = "users, groups and queries, deleted at the end"
-    # A user's or group's id is chosen by the caller (an upsert where a deployment replaces one).
-    named_fields = {op: {"o.userId": "name"} for op in ("create_user", "create_user_slash")}
-    named_fields |= {op: {"o.groupId": "name"} for op in ("create_group", "create_group_slash")}
+    # A user's or group's id is chosen by the caller (an upsert where a deployment replaces one);
+    # an update may rename it, to a name no other user or group may have (taken: error 0200).
+    named_fields = {op: {"o.userId": "name"} for op in ("create_user", "create_user_slash", "update_user")}
+    named_fields |= {op: {"o.groupId": "name"} for op in ("create_group", "create_group_slash", "update_group")}
     reads_by_post = frozenset({"login", "renew", "query_dataset_form"})
     absent_ids = {name: "0000{run}000000000000" for name in ("userId", "groupId", "queryId")}
     documented = (
@@ -99,7 +228,8 @@ class OpenGrid(Profile):
             and not OBJECT_ID.match(ex.path.rstrip("/").rsplit("/", 1)[-1]),
             "ids are MongoDB ObjectIds: any other path id gets 200 with error 0300 \"Invalid object id\" "
             "(no object can have it)",
-            planted=(200, {"error": {"code": "0300", "message": "Invalid object id"}})),
+            planted=(200, {"error": {"code": "0300", "message": "Invalid object id"}}),
+            complete=complete_object_id),
         Documented(
             "unstorable-document", "positive_data_acceptance",
             ("create_user", "create_user_slash", "create_group", "create_group_slash", "create_query",
@@ -109,7 +239,8 @@ class OpenGrid(Profile):
             "MongoDB cannot store a field name starting with $ or holding a dot or a NUL, text that is not "
             "Unicode (a lone surrogate) or an integer beyond 64 bits: 200 with error 0300 naming it",
             planted=(200, {"error": {"code": "0300", "message": "Invalid field name o.'a.b': names cannot start "
-                                                                  "with $ or contain a dot or a null character."}})),
+                                                                  "with $ or contain a dot or a null character."}}),
+            complete=complete_storable),
         Documented(
             "unusable-query-parameter", "positive_data_acceptance",
             ("list_users", "list_users_slash", "list_groups", "list_groups_slash", "list_queries",
@@ -118,7 +249,8 @@ class OpenGrid(Profile):
                 p in _params(ex) and p in _message(ex) for p in ("q", "n", "s", "opts", "filter")),
             "a q, n, s or opts the service cannot use (not a MongoDB filter it runs, a bad sort or option) "
             "gets 200 with an error naming the parameter (0200 for q's data errors, 0300 otherwise)",
-            planted=(200, {"error": {"code": "0300", "message": "Invalid value for parameter"}})),
+            planted=(200, {"error": {"code": "0300", "message": "Invalid value for parameter"}}),
+            complete=complete_query),
     )
     skipped_checks = {
         "use_after_free": "OpenGrid answers a get of an unknown id with 200 and an empty array (documented); "
