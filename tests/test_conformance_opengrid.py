@@ -10,8 +10,9 @@ import json
 import pytest
 
 from apitwin.conformance.cli import main as conform
+from apitwin.conformance.exchange import Exchange
 from apitwin.conformance.profiles import Draft
-from apitwin.conformance.profiles.opengrid import complete_object_id, complete_query, complete_storable
+from apitwin.conformance.profiles.opengrid import PROFILE, complete_object_id, complete_query, complete_storable
 from apitwin.server.core.api import available
 from apitwin.server.core.app import create
 
@@ -150,3 +151,13 @@ def test_unusable_query_parameters_are_left_out_and_usable_ones_kept():
     assert len(answer["features"]) == 5 and {f["properties"]["city"] for f in answer["features"]} == {"Skokie, IL"}
     form = Draft("query_dataset_form", "POST", {"datasetId": "weather"}, {}, {"q": "not json", "n": 3})
     assert complete_query(form) and form.body == {"n": 3}
+
+
+def test_an_unknown_dataset_or_list_of_values_is_a_not_found():
+    """A valid request naming what the deployment does not hold is no rejection of a valid request."""
+    client, admin = _admin_client()
+    for path in ("/datasets/no-such-dataset", "/datasets/no-such-dataset/query", "/autocomplete/no-such-list"):
+        answer = client.get(path, headers=admin)
+        exchange = Exchange("GET", "http://h" + path, {}, None, answer.status_code, {}, answer.content)
+        assert answer.json()["error"]["code"] == "0200" and PROFILE.rejected(exchange) == 404, answer.text
+    assert isinstance(client.get("/autocomplete/zipcodes", headers=admin).json(), list)  # one that is there

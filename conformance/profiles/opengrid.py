@@ -18,6 +18,9 @@ from ..scenarios import Session, scenario
 from . import AuthOption, Created, Documented, Draft, LoginRefused, Profile, ToolArtefact, probe_by_get
 
 TOKEN = "X-AUTH-TOKEN"
+# How a 0200 error begins when the dataset or list of values named in the path does not exist
+# (the stand-in's words; the real service's own for a list of values).
+NOT_FOUND = ("Unknown dataset:", "Unknown list of values:", "Cannot find list of values")
 OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 CODE = re.compile(r"^0[1-3]0[0-9]$")
 
@@ -272,13 +275,13 @@ class OpenGrid(Profile):
 
     # -- conventions -------------------------------------------------------------------
     def rejected(self, ex: Exchange) -> int | None:
-        """OpenGrid's 200 with an error object: a not-found (0200 "No object exists", "Unknown dataset"),
-        a refusal (0100), or a bad request."""
+        """OpenGrid's 200 with an error object: a not-found (0200 "No object exists", an unknown
+        dataset or list of values), a refusal (0100), or a bad request."""
         error = error_of(ex.json())
         if ex.status != 200 or error is None:
             return None
         message = str(error.get("message", ""))
-        if str(error.get("code")) == "0200" and ("No object exists" in message or message.startswith("Unknown dataset:")):
+        if str(error.get("code")) == "0200" and ("No object exists" in message or message.startswith(NOT_FOUND)):
             return 404
         return 403 if str(error.get("code")) == "0100" else 400
 
