@@ -151,14 +151,6 @@ class MonarcV1(Profile):
     named_fields = {"create_stats": {"anr": "uuid", "uuid": "uuid"}}
     documented = (
         Documented(
-            "processor-not-for-the-type", "positive_data_acceptance", ("get_processed",), 400,
-            lambda ex: _sent(ex) is not None and not str(_sent(ex).get("processor")).startswith(f"{_sent(ex).get('type')}_")
-            and ex.json() == {"Error": f"Processor '{_sent(ex).get('processor')}' can not be used with type "
-                                       f"'{_sent(ex).get('type')}'."},
-            "a processor must be one made for the type (its name starts with '<type>_'); the real service answers "
-            "400 with this message",
-            planted=(400, {"Error": "Processor 'risk_averages' can not be used with type 'threat'."})),
-        Documented(
             "stored-stats-not-processable", "positive_data_acceptance", ("get_processed",), 400,
             lambda ex: _sent(ex) is not None and isinstance(ex.json(), dict) and str(ex.json().get("Error", ""))
             .startswith(f"The stored stats cannot be processed by '{_sent(ex).get('processor')}' ("),
@@ -179,10 +171,6 @@ class MonarcV1(Profile):
             lambda ex: converts(ex.request_json()),
             "Flask-RESTX converts argument values (int(), its boolean(), str(), list()) rather than type-checking "
             "them: the real service answers 200"),
-        Documented(
-            "type-array-stored-as-text", "negative_data_rejection", ("create_stats",), 201,
-            lambda ex: any(isinstance(i, dict) and isinstance(i.get("type"), list) for i in _items(ex)),
-            "a flat array as type is stored as PostgreSQL's text of the array (201 on the real service)"),
         Documented(
             "items-refused-by-the-database", "negative_data_rejection", ("create_stats",), 207,
             lambda ex: any(isinstance(i, dict) and "uuid" in i and any(i.get(k) is None for k in ("anr", "type", "date"))
