@@ -2,8 +2,14 @@
 did not create, and names a planted fault."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from apitwin.conformance import profiles
+from apitwin.conformance.engine import excusal
+from apitwin.conformance.exchange import Exchange
+from apitwin.conformance.verdicts import judge
 from apitwin.server.core.api import available
 from apitwin.server.core.app import create
 from conformance_helpers import CREDENTIALS, conform_output, failing_run, serving
@@ -110,3 +116,43 @@ def test_credentials_from_the_environment(capsys, monkeypatch):
     with serving(app) as url:
         code, out, _ = conform_output(capsys, ["monarc-v1", "--base-url", url, "--read-only", "--scenarios-only"])
     assert code == 0, out[-3000:]
+
+
+# -- a batch's 207 refuses the items it leaves out ---------------------------------------------
+ANR = "0c7a3c1e-52f4-4d0b-8f1e-3b9f6d2a7e01"
+TAKEN = "7c3d9e61-4b0a-4f3e-9d8a-2a1b0c9d8e7f"
+
+
+def batch_answer(items, status, stored) -> Exchange:
+    body = {"metadata": {"count": str(len(stored)), "offset": "0", "limit": "0"}, "data": stored}
+    return Exchange("POST", "http://h/api/v1/stats/", {"Content-Type": "application/json"}, json.dumps(items).encode(),
+                    status, {"content-type": "application/json"}, (json.dumps(body) + "\n").encode(),
+                    operation="create_stats", label="POST /api/v1/stats/")
+
+
+def test_a_207_refuses_the_items_the_database_refused_also_with_strict():
+    profile = profiles.get("monarc-v1")
+    item = {"anr": ANR, "type": "risk", "date": None, "uuid": TAKEN}
+    refusal = batch_answer([item], 207, [])
+    assert profile.rejected(refusal) == 400
+    for strict in (False, True):
+        kind, why = excusal(profile, "negative_data_rejection", refusal, strict=strict)
+        assert (kind, why.name) == ("artefact", "refusal-in-a-2xx")
+    assert "leaving out 1 of 1 items" in profile.rejection_text(refusal)
+
+
+def test_a_207_for_a_uuid_taken_is_a_conflict_which_a_valid_request_may_meet():
+    profile = profiles.get("monarc-v1")
+    stored = {"uuid": "1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed", "anr": ANR, "type": "threat", "date": "2026-12-01", "data": {}}
+    conflict = batch_answer([{"anr": ANR, "type": "risk", "date": "2026-12-01", "uuid": TAKEN},
+                             {k: stored[k] for k in ("anr", "type", "date")}], 207, [stored])
+    assert profile.rejected(conflict) == 409
+    assert judge(profile, conflict, valid_request=True, strict=True).problems == []
+
+
+def test_a_batch_stored_whole_is_no_refusal():
+    profile = profiles.get("monarc-v1")
+    item = {"anr": ANR, "type": "risk", "date": "2026-12-01"}
+    stored = {"uuid": TAKEN, **item, "data": {}}
+    assert profile.rejected(batch_answer([item], 201, [stored])) is None
+    assert profile.rejected(batch_answer([item, item], 207, [stored, stored])) is None

@@ -127,11 +127,16 @@ def _items(ex: Exchange) -> list:
     return body if isinstance(body, list) else []
 
 
-def _taken_uuid(ex: Exchange) -> bool:
-    """Some item's uuid is not among the stored ones the 207 lists (it was taken)."""
-    stored = {row.get("uuid") for row in (ex.json() or {}).get("data", []) if isinstance(row, dict)} \
-        if isinstance(ex.json(), dict) else set()
-    return any(isinstance(i, dict) and isinstance(i.get("uuid"), str) and i["uuid"] not in stored for i in _items(ex))
+def _left_out(ex: Exchange) -> int:
+    """How many items of a batch its 207 leaves out (the database refused them)."""
+    body = ex.json()
+    rows = body.get("data") if isinstance(body, dict) else None
+    return len(_items(ex)) - len(rows) if isinstance(rows, list) else 0
+
+
+def _column_missing(item) -> bool:
+    """An item naming a uuid, without an ANR, type or date: the database refuses it (NOT NULL)."""
+    return isinstance(item, dict) and "uuid" in item and any(item.get(k) is None for k in ("anr", "type", "date"))
 
 
 class MonarcV1(Profile):
@@ -172,12 +177,6 @@ class MonarcV1(Profile):
             "Flask-RESTX converts argument values (int(), its boolean(), str(), list()) rather than type-checking "
             "them: the real service answers 200"),
         Documented(
-            "items-refused-by-the-database", "negative_data_rejection", ("create_stats",), 207,
-            lambda ex: any(isinstance(i, dict) and "uuid" in i and any(i.get(k) is None for k in ("anr", "type", "date"))
-                           for i in _items(ex)) or _taken_uuid(ex),
-            "an item with a uuid that the database refuses (a missing column, a uuid taken) is counted as failed and "
-            "the others stored: 207 on the real service"),
-        Documented(
             "anr-in-another-uuid-form", "negative_data_rejection", ("get_anr_stats",), 200,
             lambda ex: _uuid_ok(unquote(ex.path.rsplit("/", 1)[-1])),
             "an ANR in upper case, without dashes or in braces is read by PostgreSQL as the same UUID: 200"),
@@ -200,6 +199,17 @@ class MonarcV1(Profile):
         answer = session.request("GET", ME, check=False, count=False)
         if answer.status in (401, 403):
             raise LoginRefused(f"the API key was refused: GET {ME} answered {answer.summary()}")
+
+    # -- a batch's 207 refuses the items it leaves out --------------------------------------
+    def rejected(self, ex: Exchange) -> int | None:
+        """A batch's 207 refuses the items its `data` leaves out, one by one: the database refused
+        an item naming a uuid but no ANR, type or date (a 400's reason) or a uuid already taken (a 409's)."""
+        if ex.operation != "create_stats" or ex.status != 207 or _left_out(ex) <= 0:
+            return None
+        return 400 if any(_column_missing(item) for item in _items(ex)) else 409
+
+    def rejection_text(self, ex: Exchange) -> str:
+        return f"207 leaving out {_left_out(ex)} of {len(_items(ex))} items, which the database refused"
 
     # -- conventions -------------------------------------------------------------------
     def conventions(self, ex: Exchange) -> list[str]:
