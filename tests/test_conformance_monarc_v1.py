@@ -9,6 +9,8 @@ import pytest
 from apitwin.conformance import profiles
 from apitwin.conformance.engine import excusal
 from apitwin.conformance.exchange import Exchange
+from apitwin.conformance.profiles import Draft
+from apitwin.conformance.profiles.monarc_v1 import storable_batch
 from apitwin.conformance.verdicts import judge
 from apitwin.server.core.api import available
 from apitwin.server.core.app import create
@@ -156,3 +158,17 @@ def test_a_batch_stored_whole_is_no_refusal():
     stored = {"uuid": TAKEN, **item, "data": {}}
     assert profile.rejected(batch_answer([item], 201, [stored])) is None
     assert profile.rejected(batch_answer([item, item], 207, [stored, stored])) is None
+
+
+# -- completions of the kit's valid cases ------------------------------------------------------
+def test_a_batch_is_completed_to_what_postgresql_can_store():
+    draft = Draft("create_stats", "POST", {}, {}, [
+        {"anr": ANR, "type": "ri\x00sk", "date": "2026-12-01", "data": {"a\x00": ["\ud800x", float("nan"), 1.5]}},
+        {"anr": ANR, "type": ["a\x00", "\U0001d413"], "date": "2026-12-01"},
+        {"anr": ANR, "type": 5, "date": "2026-12-01", "data": None}])
+    assert storable_batch(draft)
+    assert draft.body == [
+        {"anr": ANR, "type": "risk", "date": "2026-12-01", "data": {"a": ["x", 0, 1.5]}},
+        {"anr": ANR, "type": ["a", "\U0001d413"], "date": "2026-12-01"},
+        {"anr": ANR, "type": 5, "date": "2026-12-01", "data": None}]
+    assert not storable_batch(draft)

@@ -21,6 +21,7 @@ left out too (a scenario sets the flag to the value it already has).
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 import uuid
@@ -28,7 +29,7 @@ from urllib.parse import unquote
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, Documented, LoginRefused, Profile, short, shown_body
+from . import AuthOption, Created, Documented, Draft, LoginRefused, Profile, short, shown_body
 
 BASE = "/api/v1/"
 STATS = BASE + "stats/"
@@ -51,6 +52,8 @@ PROCESSORS = ["risk_averages", "risk_averages_on_date", "threat_average_on_date"
 TYPES = ("risk", "vulnerability", "threat", "cartography", "compliance")
 WIDE = {"date_from": "1900-01-01", "date_to": "9999-12-31"}
 UNSTORABLE = re.compile(r"\\u0000|\\u[dD][89a-fA-F][0-9a-fA-F]{2}|NaN|Infinity")
+# What PostgreSQL cannot hold in text: NUL, and a lone UTF-16 surrogate (JSON's pairs are read as one character).
+UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
 
 def outside_restx(path: str) -> bool:
@@ -139,6 +142,32 @@ def _column_missing(item) -> bool:
     return isinstance(item, dict) and "uuid" in item and any(item.get(k) is None for k in ("anr", "type", "date"))
 
 
+def _storable(value):
+    """`value` as PostgreSQL can store it: text (keys too) without NUL or surrogates, finite numbers."""
+    if isinstance(value, str):
+        return UNSTORABLE_CHARACTERS.sub("", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    return value
+
+
+def storable_batch(draft: Draft) -> bool:
+    """Each item's `type` and `data` made storable (`postgresql-cannot-store`)."""
+    changed = False
+    for item in draft.body if isinstance(draft.body, list) else []:
+        for key in ("type", "data"):
+            if isinstance(item, dict) and key in item:
+                stored = _storable(item[key])
+                # Compared as JSON text: NaN is not equal to itself.
+                if json.dumps(stored) != json.dumps(item[key]):
+                    item[key], changed = stored, True
+    return changed
+
+
 class MonarcV1(Profile):
     name = "monarc-v1"
     auth_options = (AuthOption("api_key", "a client's token, sent as X-API-KEY"),)
@@ -169,7 +198,8 @@ class MonarcV1(Profile):
             and bool(UNSTORABLE.search((ex.request_body or b"").decode("utf-8", "replace"))),
             "text PostgreSQL cannot store (NUL, a lone UTF-16 surrogate) or a non-finite number crashes the real "
             "service (500); the stand-in answers a validation error naming the item's field",
-            planted=(400, {"errors": {"0.data": "PostgreSQL refuses it: a NUL character."}, "message": INVALID})),
+            planted=(400, {"errors": {"0.data": "PostgreSQL refuses it: a NUL character."}, "message": INVALID}),
+            complete=storable_batch),
         # Answers to requests the contract calls invalid, which the real service accepts.
         Documented(
             "arguments-converted", "negative_data_rejection", ("list_stats", "get_processed"), 200,
