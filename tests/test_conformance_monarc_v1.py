@@ -164,11 +164,12 @@ def test_a_batch_stored_whole_is_no_refusal():
 def test_a_batch_is_completed_to_what_postgresql_can_store():
     draft = Draft("create_stats", "POST", {}, {}, [
         {"anr": ANR, "type": "ri\x00sk", "date": "2026-12-01", "data": {"a\x00": ["\ud800x", float("nan"), 1.5]}},
-        {"anr": ANR, "type": ["a\x00", "\U0001d413"], "date": "2026-12-01"},
+        {"anr": ANR, "type": ["a\x00", "\U0001d413", "\ud835\udc13"], "date": "2026-12-01"},
         {"anr": ANR, "type": 5, "date": "2026-12-01", "data": None}])
     assert storable_batch(draft)
+    # A surrogate pair is one character (the same JSON text); a lone surrogate and NUL go.
     assert draft.body == [
         {"anr": ANR, "type": "risk", "date": "2026-12-01", "data": {"a": ["x", 0, 1.5]}},
-        {"anr": ANR, "type": ["a", "\U0001d413"], "date": "2026-12-01"},
+        {"anr": ANR, "type": ["a", "\U0001d413", "\U0001d413"], "date": "2026-12-01"},
         {"anr": ANR, "type": 5, "date": "2026-12-01", "data": None}]
     assert not storable_batch(draft)

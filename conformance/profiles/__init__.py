@@ -43,6 +43,18 @@ def short(value, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def well_formed(value):
+    """`value` (any JSON) without lone UTF-16 surrogates in its strings and keys, which no UTF-8
+    store holds (a pair of them is one character and stays: it is sent as the same JSON text)."""
+    if isinstance(value, str):
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
+    if isinstance(value, dict):
+        return {well_formed(key): well_formed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [well_formed(item) for item in value]
+    return value
+
+
 def shown_body(ex: "Exchange") -> str:
     """The answer's body for a message: its JSON, or its first 200 bytes as text; shortened."""
     body = ex.json()

@@ -23,7 +23,8 @@ from urllib.parse import unquote
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, Documented, Draft, Profile, ToolArtefact, probe_by_get, short, shown_body
+from . import (AuthOption, Created, Documented, Draft, Profile, ToolArtefact, probe_by_get, short, shown_body,
+               well_formed)
 
 STATS = "/api/v2/stats/"
 ORGS = "/api/v2/organizations/"
@@ -381,25 +382,13 @@ def _complete_data(draft: Draft) -> bool:
     return True
 
 
-def _well_formed(value):
-    """`value` without lone surrogates in its strings and keys (a pair of them is one character
-    and stays: it is sent as the same JSON text)."""
-    if isinstance(value, str):
-        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
-    if isinstance(value, dict):
-        return {_well_formed(key): _well_formed(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_well_formed(item) for item in value]
-    return value
-
-
 def _complete_surrogates(draft: Draft) -> bool:
     if not isinstance(draft.body, (dict, list)):
         return False
-    well_formed = _well_formed(draft.body)
-    if json.dumps(well_formed) == json.dumps(draft.body):  # the JSON text sent, escapes and all
+    well_formed_body = well_formed(draft.body)
+    if json.dumps(well_formed_body) == json.dumps(draft.body):  # the JSON text sent, escapes and all
         return False
-    draft.body = well_formed
+    draft.body = well_formed_body
     return True
 
 

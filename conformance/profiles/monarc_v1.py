@@ -29,7 +29,7 @@ from urllib.parse import unquote
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, Documented, Draft, LoginRefused, Profile, short, shown_body
+from . import AuthOption, Created, Documented, Draft, LoginRefused, Profile, short, shown_body, well_formed
 
 BASE = "/api/v1/"
 STATS = BASE + "stats/"
@@ -52,8 +52,6 @@ PROCESSORS = ["risk_averages", "risk_averages_on_date", "threat_average_on_date"
 TYPES = ("risk", "vulnerability", "threat", "cartography", "compliance")
 WIDE = {"date_from": "1900-01-01", "date_to": "9999-12-31"}
 UNSTORABLE = re.compile(r"\\u0000|\\u[dD][89a-fA-F][0-9a-fA-F]{2}|NaN|Infinity")
-# What PostgreSQL cannot hold in text: NUL, and a lone UTF-16 surrogate (JSON's pairs are read as one character).
-UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
 
 def outside_restx(path: str) -> bool:
@@ -143,9 +141,9 @@ def _column_missing(item) -> bool:
 
 
 def _storable(value):
-    """`value` as PostgreSQL can store it: text (keys too) without NUL or surrogates, finite numbers."""
+    """`value` (well formed) as PostgreSQL can store it: text (keys too) without NUL, finite numbers."""
     if isinstance(value, str):
-        return UNSTORABLE_CHARACTERS.sub("", value)
+        return value.replace("\x00", "")
     if isinstance(value, float) and not math.isfinite(value):
         return 0
     if isinstance(value, list):
@@ -161,7 +159,7 @@ def storable_batch(draft: Draft) -> bool:
     for item in draft.body if isinstance(draft.body, list) else []:
         for key in ("type", "data"):
             if isinstance(item, dict) and key in item:
-                stored = _storable(item[key])
+                stored = _storable(well_formed(item[key]))
                 # Compared as JSON text: NaN is not equal to itself.
                 if json.dumps(stored) != json.dumps(item[key]):
                     item[key], changed = stored, True
