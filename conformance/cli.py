@@ -17,6 +17,7 @@ warnings.filterwarnings("ignore", message=".*httpx.*")
 
 from . import profiles  # noqa: E402
 from .runner import EXIT_NOT_RUN, Options, run  # noqa: E402
+from .trust import BadCAFile, ca_context  # noqa: E402
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,6 +35,9 @@ def _parser(api: str | None) -> argparse.ArgumentParser:
     parser.add_argument("api", help=f"the API ({', '.join(profiles.names())})")
     parser.add_argument("--base-url", help="the deployment, e.g. http://127.0.0.1:5000")
     parser.add_argument("--config", help="TOML file with a table per API (base_url and auth options)")
+    parser.add_argument("--ca-file", metavar="PEM",
+                        help="trust the CA certificates in this PEM file (not the default ones) for an https:// "
+                             "deployment, e.g. the ca.pem of `apitwin serve --tls`")
     parser.add_argument("--read-only", action="store_true", default=None,
                         help="only safe methods (GET/HEAD/OPTIONS), for production deployments")
     parser.add_argument("--max-examples", type=int, help="examples per operation and phase (default 20)")
@@ -120,12 +124,18 @@ def parse(argv: list[str]) -> Options:
     profile = profiles.get(api)
     cred_names = [o.name for o in profile.auth_options]
     values = _settings(args, api, ["base_url", "read_only", "max_examples", "seed", "stateful_steps", "strict",
-                                   "scenarios_only", "junit", "report_dir", "show_secrets", *cred_names])
+                                   "scenarios_only", "junit", "report_dir", "show_secrets", "ca_file", *cred_names])
     base_url = values["base_url"]
     if not base_url:
         raise _BadArgs(f"--base-url is required (or {env_prefix(api)}_BASE_URL)")
     if not str(base_url).startswith(("http://", "https://")):
         raise _BadArgs(f"--base-url must be an http:// or https:// URL, got {base_url!r}")
+    ca_file = values["ca_file"]
+    if ca_file:
+        try:
+            ca_context(str(ca_file))  # checked now: a bad file is a bad argument, not a failed run
+        except BadCAFile as exc:
+            raise _BadArgs(str(exc)) from None
     creds = {name: values[name] for name in cred_names}
     missing = profile.missing_credentials(creds)
     if missing:
@@ -137,7 +147,7 @@ def parse(argv: list[str]) -> Options:
         max_examples=_int(values["max_examples"], "--max-examples", 20, 1),
         seed=_int(values["seed"], "--seed", 0), stateful_steps=_int(values["stateful_steps"], "--stateful-steps", 10, 1),
         junit=values["junit"], report_dir=values["report_dir"], show_secrets=_flag(values["show_secrets"]),
-        operations=tuple(args.operation or ()),
+        operations=tuple(args.operation or ()), ca_file=str(ca_file) if ca_file else None,
     )
 
 

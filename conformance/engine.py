@@ -202,6 +202,8 @@ def _config(base_url: str, options) -> SchemathesisConfig:
         "base-url": base_url,
         "workers": 1,
         "request-timeout": 15,
+        # --ca-file: the CA bundle an https:// deployment's certificate is checked against.
+        **({"tls-verify": options.ca_file} if options.ca_file else {}),
         "max-failures": 500,
         "suppress-health-check": ["all"],
         # --show-secrets: the reproduction lines carry the real credentials.

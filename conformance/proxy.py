@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import sys
 import time
 import zlib
@@ -170,8 +171,10 @@ class Proxy:
     """The ASGI app: forwards to `target`, judges each exchange, logs and counts violations."""
 
     def __init__(self, api: str, target: str, *, strict: bool = False, recorder: HarRecorder | None = None,
-                 log: Callable[[str], None] | None = None, timeout: float = 60.0) -> None:
+                 log: Callable[[str], None] | None = None, timeout: float = 60.0,
+                 trust: ssl.SSLContext | None = None) -> None:
         self.target = target.rstrip("/")
+        self.trust = trust  # the CAs an https:// target is checked against (--ca-file); None: the default ones
         self.judge = Judge(api, strict=strict, base_path=urlsplit(self.target).path)
         self.tally = Tally(api, self.target)
         self.recorder = recorder
@@ -205,7 +208,8 @@ class Proxy:
             # No cookies kept, no redirects followed, no decompression, no environment proxies:
             # the caller's request goes to the target as it is, its answer comes back as it is.
             self.client = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=200, ttl_dns_cache=300), auto_decompress=False,
+                connector=aiohttp.TCPConnector(limit=200, ttl_dns_cache=300, ssl=self.trust or True),
+                auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
                 timeout=aiohttp.ClientTimeout(total=None, connect=self.timeout, sock_read=self.timeout))
 
@@ -235,8 +239,9 @@ class Proxy:
                                                  allow_redirects=False, skip_auto_headers=NOT_ADDED)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             self.tally.upstream_errors += 1
+            hint = "; give its CA with --ca-file PEM" if isinstance(exc, aiohttp.ClientConnectorCertificateError) else ""
             self.log(f"[proxy] {scope['method']} {scope['path']}: no answer from {self.target} "
-                     f"({exc.__class__.__name__}: {exc})")
+                     f"({exc.__class__.__name__}: {exc}){hint}")
             await _send_text(send, 502, f"apitwin proxy: no answer from {self.target}: {exc.__class__.__name__}\n")
             return
         captured, size = [], 0

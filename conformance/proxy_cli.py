@@ -11,9 +11,11 @@ reports; the exit code is 0 without violations, 1 with some, 2 when it could not
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import profiles
+from .trust import BadCAFile, ca_context
 
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_NOT_RUN = 0, 1, 2
 
@@ -23,6 +25,9 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("api", help=f"the API ({', '.join(profiles.names())})")
     p.add_argument("--target", required=True, help="the deployment to forward to, e.g. https://stats.example.org")
+    p.add_argument("--ca-file", metavar="PEM",
+                   help="trust the CA certificates in this PEM file (not the default ones) for an https:// target, "
+                        "e.g. the ca.pem of `apitwin serve --tls` (also APITWIN_<API>_CA_FILE)")
     p.add_argument("--host", default="127.0.0.1", help="address the proxy listens on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8090, help="port the proxy listens on (default 8090)")
     p.add_argument("--report-dir", metavar="DIR", help="at the end: report.html, junit.xml, summary.txt there")
@@ -36,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
+    from .cli import env_prefix
     from .har import HarRecorder
     from .proxy import Proxy, server_config
 
@@ -53,8 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.port < 65536:
         print(f"apitwin proxy: --port must be 1-65535, got {args.port}", file=sys.stderr)
         return EXIT_NOT_RUN
+    ca_file = args.ca_file or os.environ.get(f"{env_prefix(args.api)}_CA_FILE")
+    try:
+        trusted = ca_context(ca_file) if ca_file else None
+    except BadCAFile as exc:
+        print(f"apitwin proxy: {exc}", file=sys.stderr)
+        return EXIT_NOT_RUN
     recorder = HarRecorder(args.record, args.api) if args.record else None
-    proxy = Proxy(args.api, args.target, strict=args.strict, recorder=recorder)
+    proxy = Proxy(args.api, args.target, strict=args.strict, recorder=recorder, trust=trusted)
     print(f"apitwin proxy: {args.api} on http://{args.host}:{args.port} -> {proxy.target}"
           + (f", recording to {recorder.path}" if recorder else "")
           + f"; summary at http://{args.host}:{args.port}/__apitwin/violations; Ctrl-C ends", file=sys.stderr)

@@ -15,6 +15,7 @@ from .results import RUN, Failure, Results
 from .safety import Ledger
 from .scenarios import Session, Unreachable, UnsafeWrite, run_scenarios
 from .spec import Routes, load_spec
+from .trust import ca_context, untrusted
 
 EXIT_PASSED, EXIT_FAILED, EXIT_NOT_RUN = 0, 1, 2
 
@@ -36,6 +37,7 @@ class Options:
     skipped_checks: tuple[str, ...] = ()
     operations: tuple[str, ...] = ()  # only these operationIds in the Schemathesis phases
     skipped_operations: tuple[str, ...] = ()  # set by the run: stand-in-only ones elsewhere
+    ca_file: str | None = None  # PEM of the CAs an https:// deployment is checked against
 
 
 # A run whose answers are nearly all 404 tested nothing: the base URL or the API is wrong.
@@ -56,12 +58,15 @@ def run(options: Options, out=None) -> tuple[int, Results | None]:
         results.notes.append(f"Schemathesis does not call {name}: {why}")
     ledger = Ledger()
     session = Session(options.base_url, profile, options.creds, results, routes, ledger=ledger,
-                      show_secrets=options.show_secrets)
+                      show_secrets=options.show_secrets, verify=_verify(options))
     session.strict = options.strict
     try:
         try:
             session.http.get("/")
         except httpx.TransportError as exc:
+            refused = untrusted(exc)
+            if refused is not None:
+                raise Untrusted(_untrusted_message(options, refused)) from exc
             raise Unreachable(f"{options.base_url}: {exc.__class__.__name__}: {exc}") from exc
         session.login()
         profile.probe(session)
@@ -80,6 +85,9 @@ def run(options: Options, out=None) -> tuple[int, Results | None]:
     except Unreachable as exc:
         print(f"apitwin conform: could not run: the deployment is unreachable ({exc})", file=sys.stderr)
         return EXIT_NOT_RUN, None
+    except Untrusted as exc:
+        print(f"apitwin conform: could not run: {exc}", file=sys.stderr)
+        return EXIT_NOT_RUN, None
     except LoginRefused as exc:
         print(f"apitwin conform: could not run: login refused ({exc})", file=sys.stderr)
         return EXIT_NOT_RUN, None
@@ -96,6 +104,23 @@ def run(options: Options, out=None) -> tuple[int, Results | None]:
     print(results.render_text(), file=out)
     _write_reports(options, results)
     return (EXIT_PASSED if results.passed else EXIT_FAILED), results
+
+
+class Untrusted(Exception):
+    """The deployment's TLS certificate is not one the run trusts."""
+
+
+def _verify(options: Options):
+    """How the kit's own requests check the deployment's certificate: --ca-file's CAs, or the default ones."""
+    return ca_context(options.ca_file) if options.ca_file else True
+
+
+def _untrusted_message(options: Options, error) -> str:
+    trusted = f"the CAs of --ca-file {options.ca_file}" if options.ca_file else "the default CAs"
+    hint = "" if options.ca_file else \
+        "; give the CA that issued it with --ca-file PEM (for `apitwin serve --tls`: its ca.pem)"
+    return (f"the TLS certificate of {options.base_url} is not trusted by {trusted} "
+            f"({error.verify_message or error.reason}){hint}")
 
 
 def _plan(profile, options: Options, ledger: Ledger) -> str:

@@ -42,7 +42,8 @@ class Session:
     """HTTP to the deployment with the profile's credentials; every answer is checked."""
 
     def __init__(self, base_url: str, profile: "Profile", creds: dict, results: Results, routes: Routes,
-                 timeout: float = 15.0, ledger: Ledger | None = None, show_secrets: bool = False) -> None:
+                 timeout: float = 15.0, ledger: Ledger | None = None, show_secrets: bool = False,
+                 verify=True) -> None:
         self.base_url = base_url.rstrip("/")
         self.profile = profile
         self.creds = creds
@@ -51,7 +52,8 @@ class Session:
         self.ledger = ledger or Ledger()
         self.show_secrets = show_secrets
         self.skipped_operations: frozenset[str] = frozenset()  # stand-in-only ones, elsewhere
-        self.http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
+        # verify: an https:// deployment's certificate is checked against these CAs (--ca-file).
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False, verify=verify)
         self.headers: dict[str, str] = {}
         self.strict = False  # True: known deviations of the profile are failures too
         self.logins = 0
