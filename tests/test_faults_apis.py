@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
+import yaml
 
+from apitwin import OPENAPI_DIR
 from apitwin.server.core.api import available
 from apitwin.server.core.faults.rules import KIND_STATUS
 from conftest import make_client
@@ -219,3 +221,54 @@ def test_every_api_renders_every_injected_kind_itself(name):
         if kind in ("rate_limited", "unavailable"):
             assert answer.status_code == status, kind
     assert set(PROFILES) <= set(available())
+
+
+QORE_ALICE = {"Authorization": "Bearer 1|qoreAliceDemoToken0000000000000000000000"}
+
+
+def test_qores_rate_limit_answers_with_laravels_throttle_headers():
+    _, client = make_client("qore")
+    client.post("/__apitwin/clock", json={"freeze": "2026-01-01T00:00:00Z"})  # 1767225600
+    add_rule(client, rate_limit="2/60s")
+    first, second = (client.get("/api/me", headers=QORE_ALICE) for _ in range(2))
+    assert [first.status_code, second.status_code] == [200, 200]
+    assert [(a.headers["x-ratelimit-limit"], a.headers["x-ratelimit-remaining"]) for a in (first, second)] \
+        == [("2", "1"), ("2", "0")]
+    assert "retry-after" not in second.headers and "x-ratelimit-reset" not in second.headers
+    client.post("/__apitwin/clock", json={"advance": "20s"})
+    refused = client.get("/api/me", headers=QORE_ALICE)
+    assert (refused.status_code, refused.json()) == (429, {"message": "Too Many Attempts."})
+    assert {name: refused.headers.get(name) for name in
+            ("x-ratelimit-limit", "x-ratelimit-remaining", "retry-after", "x-ratelimit-reset")} \
+        == {"x-ratelimit-limit": "2", "x-ratelimit-remaining": "0", "retry-after": "40",
+            "x-ratelimit-reset": "1767225660"}  # the window's end: 60 s after its first request
+    assert len(refused.headers.get_list("retry-after")) == 1
+    client.post("/__apitwin/clock", json={"advance": "40s"})
+    again = client.get("/api/me", headers=QORE_ALICE)  # a new window
+    assert (again.status_code, again.headers["x-ratelimit-remaining"]) == (200, "1")
+
+
+def test_qores_throttle_headers_are_in_its_contract():
+    spec = yaml.safe_load((OPENAPI_DIR / "qore.yaml").read_text())
+    declared = spec["components"]["responses"]["TooManyAttempts"]["headers"]
+    assert set(declared) == {"X-RateLimit-Limit", "X-RateLimit-Remaining", "Retry-After", "X-RateLimit-Reset"}
+    for item in spec["paths"].values():
+        for operation in item.values():
+            assert operation["responses"]["429"] == {"$ref": "#/components/responses/TooManyAttempts"}
+
+
+# The rate-limit headers each API's own limit sends (errors.rate_limit_headers): let through, refused.
+THROTTLE_HEADERS = {"qore": ({"x-ratelimit-limit", "x-ratelimit-remaining"},
+                             {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"})}
+
+
+def test_each_api_sends_its_own_rate_limit_headers_and_no_other(api):
+    profile, _, client = api
+    credential, _ = profile.credentials(client)
+    add_rule(client, rate_limit={"requests": 1, "window": "1m"})
+    let_through, refused = profile.read(client, credential), profile.read(client, credential)
+    assert (let_through.status_code, refused.status_code) == (200, 429)
+    expected = THROTTLE_HEADERS.get(profile.api, (set(), set()))
+    for answer, names in zip((let_through, refused), expected):
+        assert {name for name in answer.headers if name.startswith("x-ratelimit")} == names
+    assert "retry-after" in refused.headers and "retry-after" not in let_through.headers

@@ -1,7 +1,7 @@
 """Laravel's error shapes: `{"message": ...}`, and `{"message", "errors"}` for 422. Never problem+json.
 
-429 is Laravel's throttle middleware's (`Too Many Attempts.`), 503 its maintenance mode's
-(`Service Unavailable`).
+429 is Laravel's throttle middleware's (`Too Many Attempts.`, with its headers:
+`rate_limit_headers`), 503 its maintenance mode's (`Service Unavailable`).
 """
 from __future__ import annotations
 
@@ -37,3 +37,14 @@ def shape(status: int, message: str, kind: str, details=None) -> tuple[int, dict
     if kind == "unavailable":
         return 503, {"message": "Service Unavailable"}
     return (status if 400 <= status < 500 else 400), {"message": message or "Bad Request"}
+
+
+def rate_limit_headers(limit: int, remaining: int, retry_after: int | None, reset: int | None) -> dict[str, str]:
+    """Laravel's ThrottleRequests: the limit and what is left on every answer it lets through;
+    on its 429, remaining 0, Retry-After (seconds to the window's end) and X-RateLimit-Reset
+    (that moment as a Unix time)."""
+    headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining)}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+        headers["X-RateLimit-Reset"] = str(reset)
+    return headers

@@ -94,7 +94,7 @@ class Faults:
             if rule.spent():
                 self.remove(rule.id)
             self._apply(rule, injection, method, route()[0])
-        return injection if injection.notes else None
+        return injection if injection.notes or injection.limit_headers else None
 
     def _apply(self, rule: Rule, injection: "Injection", method: str, template: str | None) -> None:
         if rule.latency is not None:
@@ -120,13 +120,26 @@ class Faults:
         if window is None or now >= window[0] + rule.rate_limit.window:
             window = self._windows[key] = [now, 0]
         window[1] += 1
-        if window[1] <= rule.rate_limit.requests or injection.answer is not None:
+        limit = rule.rate_limit.requests
+        if window[1] <= limit or injection.answer is not None:
+            if not injection.limit_headers:  # the first rate limit speaks for the answer
+                injection.limit_headers = self._limit_headers(limit, max(0, limit - window[1]))
             return
         retry_after = max(1, math.ceil((window[0] + rule.rate_limit.window - now).total_seconds()))
         error = ErrorAnswer("rate_limited", None)
         injection.answer = inject.error_response(self.api_errors, error, retry_after)
-        injection.note(rule.id, f"rate limit of {rule.rate_limit.requests} per "
+        # The refusing limit's headers: Unix time of the end of its window, as the API counts it.
+        injection.limit_headers = self._limit_headers(limit, 0, retry_after, math.floor(now.timestamp()) + retry_after)
+        injection.note(rule.id, f"rate limit of {limit} per "
                                 f"{rule.rate_limit.window.total_seconds():g}s exceeded: rate_limited")
+
+    def _limit_headers(self, limit: int, remaining: int, retry_after: int | None = None,
+                       reset: int | None = None) -> dict[str, str]:
+        """The headers the API's rate limit sends (its errors module's `rate_limit_headers`),
+        on every answer under the limit; none when the API declares none. `retry_after` and
+        `reset` (a Unix time) are given on a refusal only."""
+        headers = getattr(self.api_errors, "rate_limit_headers", None)
+        return headers(limit, remaining, retry_after, reset) if headers else {}
 
     def _credential(self, scope, headers, query) -> str:
         """The API's key, token or session (as its spec's security schemes say where), else
@@ -156,6 +169,7 @@ class Injection:
         self.delay = 0.0
         self.slow_body = None
         self.answer = None  # an ASGI app answering in place of the API
+        self.limit_headers: dict[str, str] = {}  # the rate limit's own, on whatever answers
         self.dropped = False  # no answer at all (reset, close)
         self.notes: list[tuple[str, str]] = []
         self._send = None
@@ -164,9 +178,12 @@ class Injection:
         self.notes.append((rule_id, action))
 
     def sender(self, send):
-        """`send`, or the one that trickles the body out when a slow body fired."""
+        """`send`, or the one that trickles the body out when a slow body fired; either sets
+        the rate limit's headers."""
         if self._send is None:
             self._send = inject.trickle(send, self.slow_body) if self.slow_body is not None else send
+            if self.limit_headers:
+                self._send = inject.with_headers(self._send, self.limit_headers)
         return self._send
 
     async def before(self):
@@ -176,7 +193,10 @@ class Injection:
         return self.answer
 
     def outcome(self, status: int) -> tuple[int, dict]:
-        """The journal's status (0: no answer) and its mark of what was injected."""
+        """The journal's status (0: no answer) and its mark of what was injected (None:
+        nothing was, a rate limit's headers alone are no fault)."""
+        if not self.notes:
+            return status, None
         return (0 if self.dropped else status), {
             "rules": list(dict.fromkeys(rule_id for rule_id, _ in self.notes)),
             "actions": [f"{rule_id}: {action}" for rule_id, action in self.notes],

@@ -50,6 +50,20 @@ def error_response(api_errors, error: ErrorAnswer, retry_after: int | None = Non
     return Response(content, status, headers, media)
 
 
+def with_headers(send, headers: dict[str, str]):
+    """`send` that sets `headers` on the answer, in place of any of the same names."""
+    names = {name.lower().encode("latin-1") for name in headers}
+    raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+    async def send_with_headers(message):
+        if message["type"] == "http.response.start":
+            kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+            message = {**message, "headers": kept + raw}
+        await send(message)
+
+    return send_with_headers
+
+
 def trickle(send, slow: SlowBody):
     """`send` that holds the body back and sends it in `slow.chunks` pieces over `slow.duration`."""
     held: list[bytes] = []
