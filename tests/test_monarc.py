@@ -291,12 +291,6 @@ def test_methods_not_served_are_405_with_the_routes_methods(client, method, path
     assert r.headers["content-type"] == "text/html; charset=utf-8"
 
 
-def test_unknown_route_is_404_in_the_api_shape(client):
-    r = client.get("/api/v3/stats/", headers=KEY)
-    assert r.status_code == 404
-    assert r.headers["content-type"] == "application/json"
-    assert r.json() == {"error": "Not Found"}
-
 
 @pytest.mark.parametrize("body", [b'{"day": NaN}', b"{\"day\": 1e999999}x"])
 def test_non_json_constants_are_invalid_json(client, body):

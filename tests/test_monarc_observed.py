@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from apitwin import OPENAPI_DIR
+from apitwin.server.core.documents import load_document
 from conftest import make_client
 
 CASES = "SylsDTZTBk2zAkg016vW_aCuO1XQDXPsxrLuI1TG7z5sYvUfRlVf5R4g6kDnLI_o-c5iqrswrWzPANDKXmtV7Q"
@@ -279,6 +281,91 @@ def test_trailing_slash_308_carries_werkzeugs_page_and_location_keeps_the_query(
         "<h1>Redirecting...</h1>\n<p>You should be redirected automatically to target URL: "
         '<a href="http://testserver/api/v2/stats/?month=2&amp;type=risk">'
         "http://testserver/api/v2/stats/?month=2&amp;type=risk</a>.  If not click the link.")
+
+
+# -- HTTP: Werkzeug's router, observed locally on the real code ------------------------------
+# Observed by running the real v2 service's own code locally: monarc-project/stats-service
+# at c3139ce (2020-06-11, the last commit before MongoEngine gave way to SQLAlchemy), with
+# the versions its poetry.lock pins (Flask 1.1.2, Werkzeug 1.0.1, Flask-RESTX 0.2.0,
+# flask-mongorest 0.3.0), served by its own runserver.py. Routing happens before the
+# database, so these answers do not depend on the data.
+WERKZEUG_404 = (b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n<title>404 Not Found</title>\n'
+                b"<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL "
+                b"manually please check your spelling and try again.</p>\n")
+
+
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/foo"), ("OPTIONS", "/foo"), ("GET", "/api/v2/nothing"), ("POST", "/api/v2/nothing/"),
+    ("DELETE", "/api/v2"), ("GET", "/api/v2/"), ("GET", "/API/V2/STATS/"), ("GET", A_STAT + "extra/"),
+    ("PUT", ORGS + "CASES/stats/"), ("GET", ORGS + "a%2Fb/"),
+])
+def test_a_path_no_route_serves_is_werkzeugs_html_404(client, method, path):
+    # Neither Flask-RESTX (its catch_all_404s is off) nor flask-mongorest answers these.
+    r = client.request(method, path, headers=KEY)
+    assert (r.status_code, r.headers["content-type"], r.content) == (404, HTML, WERKZEUG_404)
+    assert "allow" not in r.headers
+
+
+def test_the_contract_shows_werkzeugs_404_page_as_it_is_sent():
+    responses = load_document(OPENAPI_DIR / "monarc.yaml")["components"]["responses"]
+    assert responses["NoRoute"]["content"]["text/html"]["example"].encode() == WERKZEUG_404
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "//api/v2/stats/", 401), ("GET", "///api/v2/organizations/", 200),
+    ("DELETE", "//api/v2/stats/", 405), ("OPTIONS", "//api/v2/organizations/CASES/", 200),
+])
+def test_leading_slashes_are_read_as_one(client, method, path, status):
+    # Werkzeug's router strips a path's leading slashes: no redirect, the route answers.
+    # (A whole URL: the client would strip them from a path it joins to its base URL.)
+    r = client.request(method, "http://testserver" + path, follow_redirects=False)
+    assert r.status_code == status
+    assert r.request.url.raw_path == path.encode()
+
+
+def test_head_of_a_path_no_route_serves_is_404_without_a_body(client):
+    r = client.head("/api/v2/nothing")
+    assert (r.status_code, r.headers["content-type"], r.content) == (404, HTML, b"")
+
+
+@pytest.mark.parametrize("method, path, allow", [
+    ("DELETE", "/api/v2/stats", "POST, HEAD, GET, OPTIONS"),
+    ("PUT", A_STAT[:-1], "POST, HEAD, GET, OPTIONS"),
+    ("PATCH", "/api/v2/organizations", "POST, HEAD, GET, OPTIONS"),
+    ("DELETE", ORGS + "CASES", "POST, PUT, HEAD, GET, OPTIONS"),
+    ("DELETE", "/api/v2/organizations//CASES", "POST, PUT, HEAD, GET, OPTIONS"),
+])
+def test_a_method_the_route_lacks_without_the_slash_is_405_where_the_real_one_answers_500(
+        client, method, path, allow):
+    # Werkzeug redirects only a method the slashed route serves, so it raises a 405 here;
+    # Flask-RESTX's error router then matches the path again with an allowed method, gets
+    # the redirect raised and crashes: the real service answers Werkzeug's HTML 500 page.
+    r = client.request(method, path, headers=KEY, follow_redirects=False)
+    assert (r.status_code, r.headers["content-type"], r.content) == (405, HTML, WERKZEUG_405)
+    assert r.headers["allow"] == allow
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE", "OPTIONS"])
+@pytest.mark.parametrize("path, target", [
+    ("/api/v2/stats//", STATS), ("/api/v2//stats/", STATS), ("/api/v2///stats", STATS),
+    ("/api/v2/stats//6592000080777b16b27919b5//", A_STAT), ("/api/v2/organizations//", ORGS),
+    ("/api/v2//organizations/CASES/", ORGS + "CASES/"),
+])
+def test_repeated_slashes_are_a_308_to_the_merged_path_whatever_the_method(client, method, path, target):
+    # Werkzeug 1.0's merge_slashes: a path with more slashes than its route's redirects.
+    r = client.request(method, path + "?month=2&type=risk", headers=KEY, follow_redirects=False)
+    assert (r.status_code, r.headers["content-type"]) == (308, HTML)
+    assert r.headers["location"] == f"http://testserver{target}?month=2&type=risk"
+
+
+@pytest.mark.parametrize("method, path, target", [
+    ("GET", "/api/v2//organizations", ORGS), ("OPTIONS", "/api/v2/stats", STATS),
+    ("PUT", ORGS + "CASES", ORGS + "CASES/"), ("HEAD", A_STAT[:-1], A_STAT),
+])
+def test_a_method_the_route_serves_without_the_slash_is_a_308(client, method, path, target):
+    r = client.request(method, path, headers=KEY, follow_redirects=False)
+    assert r.status_code == 308
+    assert r.headers["location"] == f"http://testserver{target}"
 
 
 def test_json_is_written_with_a_space_after_colon_and_comma(client):

@@ -5,6 +5,7 @@ including errors, and can refuse a request before Connexion's router and parsers
 """
 from __future__ import annotations
 
+import re
 import time
 
 from starlette.datastructures import URL, Headers
@@ -64,11 +65,12 @@ class TwinMiddleware:
             early = early or (fault and await fault.before()) or self._guard(scope) or self._deep_query(scope)
             if early is None:
                 receive, early = await self._read_body(scope, receive)
-            early = early or self._redirect(scope) or self._options(scope)
+            routed = self._routed(scope)
+            early = early or self._redirect(routed) or self._options(routed)
             if early is not None:
                 await early(scope, receive, send_recording)
             else:
-                await self.app(scope, receive, send_recording)
+                await self.app(routed, receive, send_recording)
         finally:
             if self.twin.journal is not None:
                 code, injected = fault.outcome(status["code"]) if fault else (status["code"], None)
@@ -110,8 +112,8 @@ class TwinMiddleware:
         none on the admin API."""
         return [] if admin_access.is_admin(path) else [*self.extra_headers, *cors_headers]
 
-    def _error(self, status: int, message: str, kind: str, details=None) -> Response:
-        answer = to_response(self.twin.definition.errors, status, message, kind, details)
+    def _error(self, status: int, message: str, kind: str, details=None, headers=None) -> Response:
+        answer = to_response(self.twin.definition.errors, status, message, kind, details, headers)
         return Response(answer.body, answer.status_code, answer.headers, answer.mimetype)
 
     def _guard(self, scope):
@@ -132,18 +134,44 @@ class TwinMiddleware:
         return None
 
     def _redirect(self, scope):
-        """A 308 to the slashed path, for APIs whose real service does so."""
+        """Werkzeug's slash handling (since 1.0, `merge_slashes`), for APIs whose real
+        service has it (`scope` as `_routed` gives it). A path that reaches a route once its
+        repeated slashes are merged and its trailing slash added (its canonical path)
+        answers a 308 to that path, query kept, when the request lacks the trailing slash
+        and the route serves the method, or has more slashes than the canonical path,
+        whatever the method. A path lacking only its slash whose route does not serve the
+        method answers 405, as Werkzeug decides."""
         path = scope["path"]
-        if not self.twin.definition.redirect_slashes or path.endswith("/"):
+        if not self.twin.definition.redirect_slashes or admin_access.is_admin(path) \
+                or self.routes.match(path) is not None:
             return None
-        if self.routes.match(path) is None and self.routes.match(path + "/") is not None:
-            location = str(URL(scope=scope).replace(path=path + "/"))
-            page = self.twin.definition.redirect_page
-            if page is None:
-                return RedirectResponse(location, status_code=308)
-            body, content_type = page(location)
-            return Response(body, 308, {"Location": location}, content_type)
+        canonical = re.sub("/+", "/", path).rstrip("/") + "/"
+        allowed = self.routes.allowed(canonical)
+        if not allowed:
+            return None
+        lacks_slash = not path.endswith("/")
+        if (lacks_slash and scope["method"] in allowed) or canonical.count("/") < path.count("/"):
+            return self._redirect_to(scope, canonical)
+        if lacks_slash:
+            return self._error(405, "", "method_not_allowed", headers={"Allow": ", ".join(allowed)})
         return None
+
+    def _routed(self, scope):
+        """The request as the app routes it: with Werkzeug's slash handling, the leading
+        slashes of a path are read as one (`//api/v2/stats/` is `/api/v2/stats/`)."""
+        path = scope["path"]
+        if not self.twin.definition.redirect_slashes or not path.startswith("//"):
+            return scope
+        raw = scope.get("raw_path") or path.encode()
+        return {**scope, "path": "/" + path.lstrip("/"), "raw_path": b"/" + raw.lstrip(b"/")}
+
+    def _redirect_to(self, scope, path: str) -> Response:
+        location = str(URL(scope=scope).replace(path=path))
+        page = self.twin.definition.redirect_page
+        if page is None:
+            return RedirectResponse(location, status_code=308)
+        body, content_type = page(location)
+        return Response(body, 308, {"Location": location}, content_type)
 
     def _options(self, scope):
         """OPTIONS answered for every served path, for APIs whose framework does so."""

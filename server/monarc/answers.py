@@ -2,7 +2,8 @@
 
 The real v2 service is a Flask application: flask-mongorest writes every JSON answer with
 `json.dumps` (a space after `:` and `,`, non-ASCII escaped, no final newline), and Werkzeug
-answers what no view handles (405, the slash redirect, OPTIONS) with its own small pages.
+answers what no view handles (a path no rule serves: 404; 405, the slash redirect,
+OPTIONS) with its own small pages.
 """
 from __future__ import annotations
 
@@ -12,6 +13,13 @@ import json
 JSON = "application/json"
 HTML = "text/html"  # the server adds `; charset=utf-8`, as Werkzeug does
 
+NOT_FOUND_PAGE = (
+    '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n'
+    "<title>404 Not Found</title>\n"
+    "<h1>Not Found</h1>\n"
+    "<p>The requested URL was not found on the server. If you entered the URL manually please "
+    "check your spelling and try again.</p>\n"
+)
 METHOD_NOT_ALLOWED_PAGE = (
     '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n'
     "<title>405 Method Not Allowed</title>\n"
