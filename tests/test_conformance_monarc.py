@@ -321,6 +321,40 @@ def test_conventions_name_each_broken_rule():
     assert len(monarc.conventions(crash)) == 3
 
 
+def test_conventions_take_werkzeugs_404_page_only_where_no_route_serves_the_path():
+    # Observed on the real code run locally (stats-service c3139ce, Werkzeug 1.0.1).
+    from apitwin.conformance.profiles import get
+    from apitwin.conformance.profiles.monarc import WERKZEUG_404
+
+    monarc = get("monarc")
+    page = WERKZEUG_404.encode()
+    html = "text/html; charset=utf-8"
+    slash_in_name = _exchange("GET", "http://h/api/v2/organizations/a%2Fb/", 404, page, ctype=html,
+                              operation="get_organization")
+    assert monarc.conventions(slash_in_name) == []
+    a_served_path = _exchange("GET", "http://h/api/v2/organizations/nobody/", 404, page, ctype=html,
+                              operation="get_organization")
+    assert "only for a path no route serves" in monarc.conventions(a_served_path)[0]
+    other_page = _exchange("GET", "http://h/api/v2/organizations/a%2Fb/", 404, b"<p>gone</p>", ctype=html,
+                           operation="get_organization")
+    assert "only for a path no route serves" in monarc.conventions(other_page)[0]
+
+
+@pytest.mark.parametrize("path, location, fine", [
+    ("/api/v2/organizations//", "http://h/api/v2/organizations/", True),
+    ("/api/v2//stats", "http://h/api/v2/stats/?x=1", True),
+    ("/api/v2/stats", "http://h/api/v2/stats/", True),
+    ("/api/v2/organizations//", "http://h/api/v2/organizations///", False),
+    ("/api/v2/stats/", "http://h/api/v2/stats/", False),
+])
+def test_conventions_take_a_308_only_to_the_slashed_merged_path(path, location, fine):
+    from apitwin.conformance.profiles import get
+
+    redirect = _exchange("GET", "http://h" + path, 308, b"", ctype="text/html; charset=utf-8",
+                         headers={"location": location})
+    assert (get("monarc").conventions(redirect) == []) == fine
+
+
 # -- completions: the kit's valid cases made to meet the rules no schema can say -----------
 def _completed(rule_name, draft):
     """(whether the rule changed `draft`, the draft after it)."""

@@ -6,7 +6,8 @@ Conventions every answer follows (from openapi/monarc.yaml and the research note
 - 401 is exactly `{"error": "Unauthorized"}`; a 404 of one stat or organization has the
   real service's "Empty query: ..." message; a 405 is Werkzeug's HTML page with `Allow`;
 - no answer is a 5xx; every answer is JSON, except Werkzeug's own (the 308 to the slashed
-  path, the 405, OPTIONS).
+  and slash-merged path, the 405, OPTIONS, and the HTML 404 of a path no route serves, e.g.
+  an organization name holding a slash: observed on the real code run locally).
 
 The organization routes take no key, and a POST or PUT of an existing name replaces that
 organization's token: the kit's guard (safety.py) gives every such write a run-unique name
@@ -38,6 +39,11 @@ NAME_CANNOT_CHANGE = "The name of an organization cannot be changed"
 POST_ON_OBJECT = {"error": "404 Not Found: Did you mean to use PUT?"}
 WERKZEUG_405 = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n<title>405 Method Not Allowed</title>\n'
                 "<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n")
+WERKZEUG_404 = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n<title>404 Not Found</title>\n'
+                "<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL "
+                "manually please check your spelling and try again.</p>\n")
+# The paths the real service's routes serve (ids and names are any text without a slash).
+_ROUTES = re.compile(r"/api/v2/(stats|organizations)/([^/]+/)?", re.DOTALL)
 INVALID_JSON = "The request contains invalid JSON."
 NOT_A_DICT = "JSON data must be a dict."
 NOT_JSON = "Please send valid JSON with a 'Content-Type: application/json' header."
@@ -204,9 +210,15 @@ class Monarc(Profile):
             return problems
         if 300 <= status < 400:
             location = ex.headers.get("location", "")
-            if status != 308 or not location.split("?")[0].endswith(ex.path + "/"):
+            canonical = _canonical(ex.path)
+            if status != 308 or canonical == ex.path or not location.split("?")[0].endswith(canonical):
                 problems.append(f"redirect {status} to {location!r}: MONARC only redirects a path without its "
-                                f"trailing slash, with a 308 to the slashed path")
+                                f"trailing slash or with repeated slashes, with a 308 to the slashed, merged path")
+            return problems
+        if status == 404 and ctype == "text/html":
+            if ex.body.decode("utf-8", "replace") != WERKZEUG_404 or _served(ex.path):
+                problems.append(f"404 answered text/html {shown_body(ex)}: the real service answers Werkzeug's "
+                                "HTML page 'Not Found' only for a path no route serves (e.g. a name with a slash)")
             return problems
         if ctype != "application/json":
             problems.append(f"answered {status} with content type {ctype or '(none)'}: MONARC always answers "
@@ -225,7 +237,7 @@ class Monarc(Profile):
             # The real service's message is checked for printable ids and names; one holding a
             # slash is another path (the router's plain 404), control characters vary by router.
             segment = unquote(ex.path.rstrip("/").rsplit("/", 1)[-1])
-            routed = "%2f" not in ex.path.lower() and segment.isprintable()
+            routed = _served(ex.path) and segment.isprintable()
             if status == 404 and ex.operation == "get_stat" and routed and body != STAT_NOT_FOUND:
                 problems.append(f"404 of a stat {short(body)}: expected {short(STAT_NOT_FOUND)}")
             if status == 404 and ex.operation == "get_organization" and routed and body != ORG_NOT_FOUND:
@@ -526,6 +538,17 @@ def errors_in_monarc_shape(run) -> None:
     no_slash = run.get(STATS.rstrip("/"))
     run.expect(no_slash.status == 308 and no_slash.headers.get("location", "").endswith(STATS),
                f"GET {STATS.rstrip('/')}: expected a 308 to {STATS}", no_slash)
+
+
+def _canonical(path: str) -> str:
+    """The path Werkzeug redirects `path` to: repeated slashes merged, a trailing slash."""
+    return re.sub("/+", "/", path).rstrip("/") + "/"
+
+
+def _served(path: str) -> bool:
+    """Whether a route serves `path` as Werkzeug reads it (decoded, leading slashes as one):
+    an id or name holding a slash makes another path, which none serves."""
+    return _ROUTES.fullmatch("/" + unquote(path).lstrip("/")) is not None
 
 
 def _check_paging(run, path: str, params: dict, full: list[dict], key: str, page_sizes=(1, 2, 3)) -> None:
