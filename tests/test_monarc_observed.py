@@ -361,6 +361,7 @@ def test_repeated_slashes_are_a_308_to_the_merged_path_whatever_the_method(clien
 @pytest.mark.parametrize("method, path, target", [
     ("GET", "/api/v2//organizations", ORGS), ("OPTIONS", "/api/v2/stats", STATS),
     ("PUT", ORGS + "CASES", ORGS + "CASES/"), ("HEAD", A_STAT[:-1], A_STAT),
+    ("GET", ORGS + "a%20b%C3%A9", ORGS + "a%20b%C3%A9/"), ("GET", ORGS + "%2F", ORGS),
 ])
 def test_a_method_the_route_serves_without_the_slash_is_a_308(client, method, path, target):
     r = client.request(method, path, headers=KEY, follow_redirects=False)

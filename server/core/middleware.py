@@ -11,7 +11,7 @@ import time
 from starlette.datastructures import URL, Headers
 from starlette.responses import RedirectResponse, Response
 
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from . import admin_access, cors
 from .context import set_raw_body, set_request_path, set_twin
@@ -166,7 +166,8 @@ class TwinMiddleware:
         return {**scope, "path": "/" + path.lstrip("/"), "raw_path": b"/" + raw.lstrip(b"/")}
 
     def _redirect_to(self, scope, path: str) -> Response:
-        location = str(URL(scope=scope).replace(path=path))
+        """A 308 to `path` (decoded, as routed), percent-encoded as Werkzeug quotes it."""
+        location = str(URL(scope=scope).replace(path=quote(path, safe="/:|+")))
         page = self.twin.definition.redirect_page
         if page is None:
             return RedirectResponse(location, status_code=308)
