@@ -34,9 +34,10 @@ class ApiDefinition:
     handlers: str  # module path resolving operationIds
     # Connexion's request validation off when the backend validates (exact messages).
     validate_requests: bool = True
-    # Werkzeug's slash handling (middleware `_redirect`): `/path` answers a 308 to `/path/`
-    # when only the slashed route exists and serves the method (else 405), repeated slashes
-    # a 308 to the path with them merged, and leading slashes are read as one.
+    # Werkzeug's slash handling, for routes that end with a slash (middleware `_redirect`):
+    # `/path` answers a 308 to `/path/` when only the slashed route exists and serves the
+    # method (else 405), repeated slashes a 308 to the path with them merged, and leading
+    # slashes are read as one.
     redirect_slashes: bool = False
     # The body and content type of that redirect, given its Location (None: no body).
     redirect_page: Callable[[str], tuple[str, str]] | None = None
