@@ -11,6 +11,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 import schemathesis
 from schemathesis.config import SchemathesisConfig
@@ -263,6 +264,9 @@ def run_schemathesis(spec: dict, base_url: str, profile: "Profile", session: "Se
             if check == "ensure_resource_availability" and deleted_before(profile, exchange, _ACTIVE["run"].removed):
                 results.artefact(DELETED_BY_ANOTHER_REQUEST, exchange)
                 return False
+            if check == "ensure_resource_availability" and aimed_nowhere(exchange, ledger):
+                results.artefact(AIMED_NOWHERE_BY_THE_GUARD, exchange)
+                return False
             excused = excusal(profile, check, exchange, failure, strict)
             if excused is not None:
                 kind, why = excused
@@ -341,6 +345,17 @@ def deleted_before(profile: "Profile", exchange: Exchange, removed: set) -> bool
     return exchange.status == 404 and profile.subject(exchange) is not None and profile.subject(exchange) in removed
 
 
+def aimed_nowhere(exchange: Exchange, ledger: Ledger) -> bool:
+    """A not-found of a write whose path the kit's guard aimed at no object (the value
+    Schemathesis chose named an object the run did not create)."""
+    segments = {unquote(part) for part in exchange.path.split("/")}
+    return exchange.status == 404 and not segments.isdisjoint(ledger.nowhere)
+
+
+AIMED_NOWHERE_BY_THE_GUARD = ToolArtefact(
+    "aimed-nowhere-by-the-guard", "ensure_resource_availability", (), lambda ex, f: True,
+    "the kit's guard aimed this write at an object no deployment has, because the value Schemathesis "
+    "chose named an object the run did not create: not found is right")
 DELETED_BY_ANOTHER_REQUEST = ToolArtefact(
     "deleted-by-another-request", "ensure_resource_availability", (), lambda ex, f: True,
     "the run had deleted the object by the API's own request for it (a delete action...), which Schemathesis "

@@ -40,6 +40,8 @@ class Ledger:
     # Field -> one of the run's own objects that writes naming that field are aimed at
     # (e.g. a user the run registered, to share with), set by `Profile.prepare`.
     aims: dict[str, str] = field(default_factory=dict)
+    # The values the guard put in a write's path to aim it at no object (see `make_safe`).
+    nowhere: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._numbers = itertools.count(1)
@@ -124,6 +126,7 @@ def make_safe(profile: "Profile", ledger: Ledger, route: "Route | None", method:
         if name in profile.namespace_params or ledger.owns(value):
             continue
         path_parameters[name] = profile.absent_value(name, ledger)
+        ledger.nowhere.add(path_parameters[name])
         changes.append(f"path parameter {name}")
     for holder, where in _holders(query, body):
         for dotted in profile.target_fields.get(op, ()):

@@ -194,3 +194,24 @@ def test_clean_up_deletes_newest_first_so_dependents_go_before_what_they_point_a
     _clean_up(SimpleNamespace(profile=Pointing()), ledger, results)
     assert not existing and results.cleaned == 2 and not results.leftovers
     assert results.created == ["project 1", "issue 2"]  # listed in the order they were made
+
+
+def test_a_not_found_is_excused_only_where_the_guard_aimed_the_write_at_no_object():
+    """Schemathesis calls a 404 after a create "created resource not found"; where the guard
+    had aimed the write at no object (it named one the run did not create), 404 is right."""
+    from apitwin.conformance.engine import aimed_nowhere
+    from apitwin.conformance.exchange import Exchange
+
+    monarc, ledger = profiles.get("monarc"), Ledger()
+    route = routes_for("monarc").by_id["set_organization_token"]
+    path = {"name": "OTHER"}  # an organization the run did not create
+    make_safe(monarc, ledger, route, "PUT", path, {}, {"token": "t"})
+    ledger.add(Created("organization", "apitwin-mine"))
+
+    def put(name, status):
+        return Exchange("PUT", f"http://x/api/v2/organizations/{name}/", {}, None, status,
+                        operation="set_organization_token")
+
+    assert aimed_nowhere(put(path["name"], 404), ledger)
+    assert not aimed_nowhere(put(path["name"], 200), ledger)
+    assert not aimed_nowhere(put("apitwin-mine", 404), ledger)  # the run's own: a 404 is a fault
