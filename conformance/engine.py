@@ -39,6 +39,9 @@ CHECKS = (
 WRITE_ONLY_CHECKS = ("use_after_free", "ensure_resource_availability", "unsupported_method")
 CONVENTIONS = "api_conventions"
 
+# Look-ups a run keeps for its completions (`Draft.get`): past that, it asks again.
+KNOWN_LIMIT = 1000
+
 # The run in progress, for the hooks and the `api_conventions` check (Schemathesis calls
 # them from its worker threads, with no way to pass them our state). One kit run at a time
 # per process.
@@ -54,7 +57,7 @@ class _Run:
     ledger: Ledger
     strict: bool
     read_only: bool = False
-    known: dict = field(default_factory=dict)  # (path, params) -> what `get` answered, once=True
+    known: dict = field(default_factory=dict)  # (path, params) -> what `get` answered, once=True (bounded)
     removed: set = field(default_factory=set)  # subjects the run's requests deleted (Profile.removes)
 
     @property
@@ -69,7 +72,7 @@ class _Run:
             return self.known[key]
         answer = self.session.request("GET", path, params=params, check=False, count=False)
         found = answer.json() if answer.status == 200 else None
-        if once:
+        if once and len(self.known) < KNOWN_LIMIT:
             self.known[key] = found
         return found
 
@@ -261,11 +264,9 @@ def run_schemathesis(spec: dict, base_url: str, profile: "Profile", session: "Se
         for check in _check_names(failure):
             if check == CONVENTIONS:
                 continue  # judged (documented rules and waivers too) in the check itself
-            if check == "ensure_resource_availability" and deleted_before(profile, exchange, _ACTIVE["run"].removed):
-                results.artefact(DELETED_BY_ANOTHER_REQUEST, exchange)
-                return False
-            if check == "ensure_resource_availability" and aimed_nowhere(exchange, ledger):
-                results.artefact(AIMED_NOWHERE_BY_THE_GUARD, exchange)
+            artefact = run_artefact(_ACTIVE["run"], check, exchange)
+            if artefact is not None:
+                results.artefact(artefact, exchange)
                 return False
             excused = excusal(profile, check, exchange, failure, strict)
             if excused is not None:
@@ -337,6 +338,16 @@ def engine_artefact(profile: "Profile", check: str, exchange: Exchange, failure)
             and 200 <= exchange.status < 300 and profile.rejected(exchange) is not None:
         return REFUSED_IN_A_2XX
     return None
+
+
+def run_artefact(run: _Run, check: str, exchange: Exchange) -> ToolArtefact | None:
+    """Failures that are Schemathesis' mistake given what this run did: a not-found of an object
+    the run deleted by the API's own request, or of one its guard aimed the write away from."""
+    if check != "ensure_resource_availability":
+        return None
+    if deleted_before(run.profile, exchange, run.removed):
+        return DELETED_BY_ANOTHER_REQUEST
+    return AIMED_NOWHERE_BY_THE_GUARD if aimed_nowhere(exchange, run.ledger) else None
 
 
 def deleted_before(profile: "Profile", exchange: Exchange, removed: set) -> bool:

@@ -43,6 +43,19 @@ def short(value, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+# MongoDB's integers (and PostgreSQL's bigint) are 64 bits.
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def beyond_int64(value) -> bool:
+    """Whether `value` is a JSON integer (not a boolean) that no 64-bit integer holds."""
+    return isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]
+
+
+def nearest_int64(value: int) -> int:
+    return min(max(value, INT64[0]), INT64[1])
+
+
 def well_formed(value):
     """`value` (any JSON) without lone UTF-16 surrogates in its strings and keys, which no UTF-8
     store holds (a pair of them is one character and stays: it is sent as the same JSON text)."""

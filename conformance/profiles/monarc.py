@@ -24,8 +24,8 @@ from urllib.parse import unquote
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import (AuthOption, Created, Documented, Draft, Profile, ToolArtefact, probe_by_get, short, shown_body,
-               well_formed)
+from . import (INT64, AuthOption, Created, Documented, Draft, Profile, ToolArtefact, beyond_int64, nearest_int64,
+               probe_by_get, short, shown_body, well_formed)
 
 STATS = "/api/v2/stats/"
 ORGS = "/api/v2/organizations/"
@@ -56,7 +56,6 @@ TEXT_FIELDS = ("type", "organization")
 FILTERABLE = TEXT_FIELDS + FILTER_INT_FIELDS + DATE_FIELDS
 OPERATORS = ("exact", "iexact", "contains", "icontains", "startswith", "istartswith", "endswith",
              "iendswith", "gt", "gte", "lt", "lte", "ne", "in", "nin")
-INT64 = (-(2**63), 2**63 - 1)
 STAT_INT_FIELDS = ("day", "week", "month", "quarter", "year")
 # MongoDB nests a document 100 levels at most: the stat is the first, its `data` the second.
 DOCUMENT_DEPTH = 100
@@ -322,7 +321,7 @@ def _unstorable(data, depth: int = 0) -> bool:
         return any("\x00" in str(k) or _unstorable(v, depth + 1) for k, v in data.items())
     if isinstance(data, list):
         return any(_unstorable(v, depth + 1) for v in data)
-    return isinstance(data, int) and not isinstance(data, bool) and not INT64[0] <= data <= INT64[1]
+    return beyond_int64(data)
 
 
 # -- completions: a valid case made to meet a rule no schema can say ------------------------
@@ -378,8 +377,8 @@ def _storable(value, depth: int = 1):
         return {key.replace("\x00", ""): _storable(item, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
         return [_storable(item, depth + 1) for item in value]
-    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
-        return INT64[0] if value < 0 else INT64[1]
+    if beyond_int64(value):
+        return nearest_int64(value)
     return value
 
 

@@ -15,7 +15,8 @@ import secrets
 
 from ..exchange import Exchange
 from ..scenarios import Session, scenario
-from . import AuthOption, Created, Documented, Draft, LoginRefused, Profile, ToolArtefact, probe_by_get
+from . import (AuthOption, Created, Documented, Draft, LoginRefused, Profile, ToolArtefact, beyond_int64,
+               nearest_int64, probe_by_get)
 
 TOKEN = "X-AUTH-TOKEN"
 # How a 0200 error begins when the dataset or list of values named in the path does not exist
@@ -61,17 +62,12 @@ NOT_UTF8_BEFORE_TOKEN = ToolArtefact(
     "check takes any 200 without a good token as auth ignored")
 
 
-INT64 = (-(2**63), 2**63 - 1)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _bad_text(text: str) -> bool:
     """Text that is not Unicode (a lone surrogate): MongoDB cannot store it."""
     return bool(_SURROGATE.search(text))
-
-
-def _bad_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]
 
 
 def _bad_name(key) -> bool:
@@ -87,7 +83,7 @@ def _unstorable(value, bad_name=_bad_name) -> bool:
         return any(_unstorable(v, bad_name) for v in value)
     if isinstance(value, str):
         return _bad_text(value)
-    return _bad_int(value)
+    return beyond_int64(value)
 
 
 def _storable(value):
@@ -99,7 +95,7 @@ def _storable(value):
         return [_storable(v) for v in value]
     if isinstance(value, str):
         return _SURROGATE.sub("\ufffd", value)
-    return min(max(value, INT64[0]), INT64[1]) if _bad_int(value) else value
+    return nearest_int64(value) if beyond_int64(value) else value
 
 
 def complete_storable(draft: Draft) -> bool:
