@@ -138,3 +138,26 @@ def test_a_case_without_a_body_keeps_having_none():
     before = case.body
     complete(QueryRule(), Results("t", "http://x"), "make_thing", case)
     assert case.query == {"q": "set"} and case.body is before
+
+
+def test_completions_look_ups_are_kept_once_per_run_and_bounded():
+    from types import SimpleNamespace
+
+    from apitwin.conformance import engine
+    from apitwin.conformance.safety import Ledger
+
+    asked = []
+
+    def request(method, path, params=None, check=True, count=True):
+        asked.append(path)
+        return SimpleNamespace(status=200, json=lambda: {"path": path})
+
+    run = engine._Run(OneRule(), SimpleNamespace(request=request), Results("t", "http://x"), Ledger(), strict=False)
+    assert run.get("/a") == {"path": "/a"} and run.get("/a") == {"path": "/a"} and asked == ["/a"]
+    run.get("/a", once=False)
+    assert asked == ["/a", "/a"]
+    for n in range(engine.KNOWN_LIMIT + 5):
+        run.get(f"/many/{n}")
+    assert len(run.known) == engine.KNOWN_LIMIT
+    run.get(f"/many/{engine.KNOWN_LIMIT + 1}")  # past the bound: asked again, not kept
+    assert asked.count(f"/many/{engine.KNOWN_LIMIT + 1}") == 2
